@@ -1,0 +1,38 @@
+/**
+ * Option types and their defaults. Every limit the server enforces is named
+ * here with its default, so the CLI, the library and the documentation agree.
+ *
+ * @module
+ */
+
+/** Limits on what a client may send in one request. */
+export interface RequestLimits {
+  /** Longest request-target in bytes; longer → 414. */
+  maxTargetBytes: number;
+  /** Largest header section (request line and fields) in bytes; larger → 431. */
+  maxHeadBytes: number;
+  /** Most header fields in one request; more → 431. */
+  maxHeaderFields: number;
+  /** Largest request body in bytes; larger → 413 and the connection closes. */
+  maxBodyBytes: number;
+}
+
+/** Default request limits (documented in README "Limits"). */
+export const DEFAULT_LIMITS: Readonly<RequestLimits> = Object.freeze({
+  maxTargetBytes: 8 * 1024,
+  maxHeadBytes: 32 * 1024,
+  maxHeaderFields: 100,
+  maxBodyBytes: 10 * 1024 * 1024,
+});
+
+/** The product's name, sent in the `Server` header and printed by `--version`. */
+export const SERVER_NAME = "portico";
+
+/** Default port when neither `--port` nor `PORT` is given. */
+export const DEFAULT_PORT = 8000;
+
+/** Default listening address: every IPv4 interface. */
+export const DEFAULT_HOST = "0.0.0.0";
+
+/** Default document root, resolved against the working directory. */
+export const DEFAULT_ROOT = "www";

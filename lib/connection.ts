@@ -1,0 +1,267 @@
+/**
+ * The per-connection loop: read a request head, hand a Fetch `Request` to the
+ * handler, write its `Response`, finish the request body, and go round again
+ * while the connection may persist. Requests on one connection are answered
+ * strictly in order, so pipelined requests need nothing special: their bytes
+ * wait in the reader's buffer. Every error becomes a status here, in one
+ * place.
+ *
+ * @module
+ */
+
+import type { RequestLimits } from "./config.ts";
+import { errorStatus, HttpError, ParseError } from "./errors.ts";
+import { BodyReader } from "./http/body.ts";
+import { errorResponse } from "./http/error_page.ts";
+import { HeadScanner, type RequestHead } from "./http/parse.ts";
+import { BufferedReader } from "./http/reader.ts";
+import { requestUrl, toRequest } from "./http/request.ts";
+import { BodyError, writeAll, writeResponse, type WriteResult } from "./http/response.ts";
+import type { Logger } from "./log.ts";
+
+/** What a handler learns about the connection besides the request. */
+export interface ServeInfo {
+  /** The client's address. */
+  readonly remoteAddr: Deno.NetAddr;
+}
+
+/** A Fetch handler: the only thing the connection layer knows about the application. */
+export type Handler = (request: Request, info: ServeInfo) => Response | Promise<Response>;
+
+/** The parts of a connection the loop uses. */
+export interface Connection {
+  /** Reads into `p`; null at end of stream. */
+  read(p: Uint8Array): Promise<number | null>;
+  /** Writes some of `p`. */
+  write(p: Uint8Array): Promise<number>;
+  /** Closes the sending side, so the client sees end of stream. */
+  closeWrite(): Promise<void>;
+  /** Closes the connection. */
+  close(): void;
+  /** The client's address. */
+  readonly remoteAddr: Deno.Addr;
+  /** This server's address. */
+  readonly localAddr: Deno.Addr;
+}
+
+/** Options for {@linkcode serveConnection}. */
+export interface ConnectionOptions {
+  /** Request limits. */
+  limits: RequestLimits;
+  /** Where access lines and faults go. */
+  logger: Logger;
+  /** The `Server` header value. */
+  server: string;
+}
+
+/** After an error response, input is read and dropped for at most this long ... */
+const LINGER_MS = 2000;
+/** ... or this many bytes, so the client reads the response before the socket closes. */
+const LINGER_BYTES = 1024 * 1024;
+
+const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
+
+/**
+ * Serves one connection until the client or a response ends it.
+ *
+ * @param conn The accepted connection; it is closed when this resolves.
+ * @param handler Answers each request.
+ * @param options Limits, logger and the `Server` value.
+ * @returns When the connection is closed. Never rejects.
+ */
+export async function serveConnection(
+  conn: Connection,
+  handler: Handler,
+  options: ConnectionOptions,
+): Promise<void> {
+  const { limits, logger } = options;
+  const reader = new BufferedReader(conn);
+  const scanner = new HeadScanner(limits);
+  const remoteAddr = conn.remoteAddr as Deno.NetAddr;
+  const remote = remoteAddr.hostname ?? "-";
+  const fallbackHost = authority(conn.localAddr as Deno.NetAddr);
+  let linger = false;
+
+  /** Answers an error that ends the connection. */
+  const reject = async (
+    status: number,
+    detail: string,
+    head: RequestHead | null,
+    started: number,
+  ): Promise<void> => {
+    linger = true;
+    const response = errorResponse(status, detail);
+    const context = {
+      method: head?.method ?? "GET",
+      minor: head?.minor ?? 1,
+      keepAlive: false,
+      server: options.server,
+    };
+    const result = await writeResponse(conn, response, context);
+    logAccess(head, result, started);
+  };
+
+  const logAccess = (head: RequestHead | null, result: WriteResult, started: number): void => {
+    logger.access({
+      remote,
+      method: head?.method ?? "-",
+      target: head?.target ?? "-",
+      status: result.status,
+      bytes: result.bodyBytes,
+      milliseconds: performance.now() - started,
+    });
+  };
+
+  /** One request and its response; resolves to whether the connection may persist. */
+  const exchange = async (head: RequestHead, started: number): Promise<boolean> => {
+    if (head.framing.kind === "length" && head.framing.length > limits.maxBodyBytes) {
+      await reject(413, "Request body is larger than the limit", head, started);
+      return false;
+    }
+    let url: URL;
+    try {
+      url = requestUrl(head, "http", fallbackHost);
+    } catch (error) {
+      await reject(errorStatus(error), (error as Error).message, head, started);
+      return false;
+    }
+    const body = new BodyReader(reader, head.framing, {
+      maxBodyBytes: limits.maxBodyBytes,
+      // RFC 9110 §10.1.1: send 100 only when the body is actually wanted.
+      onFirstRead: head.expectContinue && head.minor === 1
+        ? () => writeAll(conn, CONTINUE)
+        : undefined,
+    });
+    // The Fetch model gives GET and HEAD no body: drop one before the handler runs.
+    const passBody = head.framing.kind !== "none" && head.method !== "GET" &&
+      head.method !== "HEAD";
+    if (head.framing.kind !== "none" && !passBody) {
+      try {
+        await body.discard();
+      } catch (error) {
+        await reject(errorStatus(error), (error as Error).message, head, started);
+        return false;
+      }
+    }
+
+    let response: Response;
+    if (head.form === "asterisk") {
+      // OPTIONS * asks about the server as a whole (RFC 9110 §9.3.7).
+      response = new Response(null, { status: 204 });
+    } else {
+      try {
+        const request = toRequest(head, url, passBody ? body.stream() : null);
+        response = await handler(request, { remoteAddr });
+        if (!(response instanceof Response)) {
+          throw new TypeError("Handler did not return a Response");
+        }
+      } catch (error) {
+        const status = errorStatus(error);
+        if (!(error instanceof HttpError)) {
+          logger.error(`handler failed for ${head.method} ${head.target}`, error);
+        }
+        response = errorResponse(status, status === 500 ? undefined : (error as Error).message);
+      }
+    }
+
+    const context = {
+      method: head.method,
+      minor: head.minor,
+      keepAlive: head.keepAlive,
+      server: options.server,
+    };
+    let result: WriteResult;
+    try {
+      result = await writeResponse(conn, response, context);
+    } catch (error) {
+      if (!(error instanceof BodyError)) throw error;
+      logger.error(`response body failed for ${head.method} ${head.target}`, error);
+      if (error.headSent) return false;
+      await reject(500, "Internal Server Error", head, started);
+      return false;
+    }
+    logAccess(head, result, started);
+
+    if (!result.keepAlive) return false;
+    if (!body.done) {
+      // A client that awaits 100 Continue will not send the body unasked.
+      if (head.expectContinue && !body.started) return false;
+      try {
+        await body.discard();
+      } catch {
+        return false;
+      }
+    }
+    return true;
+  };
+
+  try {
+    while (true) {
+      let head: RequestHead | null;
+      const started = performance.now();
+      try {
+        head = await reader.readHead(scanner, limits.maxHeadBytes);
+      } catch (error) {
+        if (error instanceof ParseError) await reject(error.status, error.message, null, started);
+        return;
+      }
+      if (head === null) return;
+      if (!await exchange(head, performance.now())) return;
+    }
+  } catch (error) {
+    if (!isDisconnect(error)) logger.error("connection failed", error);
+  } finally {
+    if (linger) await lingeringClose(conn);
+    try {
+      conn.close();
+    } catch {
+      // Already closed.
+    }
+  }
+}
+
+/**
+ * Closes the sending side and drops what the client still sends for a short
+ * while, so that a response written just before closing is not destroyed by
+ * a TCP reset triggered by unread input.
+ */
+async function lingeringClose(conn: Connection): Promise<void> {
+  const timer = setTimeout(() => {
+    try {
+      conn.close();
+    } catch {
+      // Already closed.
+    }
+  }, LINGER_MS);
+  try {
+    await conn.closeWrite();
+    const scratch = new Uint8Array(16 * 1024);
+    let total = 0;
+    while (total < LINGER_BYTES) {
+      const n = await conn.read(scratch);
+      if (n === null) break;
+      total += n;
+    }
+  } catch {
+    // The client is gone or the timer closed the connection.
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Whether an error only means that the peer went away. */
+export function isDisconnect(error: unknown): boolean {
+  return error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.BrokenPipe ||
+    error instanceof Deno.errors.ConnectionAborted ||
+    error instanceof Deno.errors.UnexpectedEof ||
+    error instanceof Deno.errors.NotConnected ||
+    error instanceof Deno.errors.BadResource ||
+    error instanceof Deno.errors.Interrupted;
+}
+
+/** `host:port` for an address, with brackets around IPv6. */
+export function authority(addr: Deno.NetAddr): string {
+  const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+  return `${host}:${addr.port}`;
+}

@@ -1,0 +1,199 @@
+/**
+ * Request body decoding: fixed Content-Length and chunked transfer coding
+ * (RFC 9112 §6 and §7.1), read from the connection only as the consumer asks
+ * for bytes, with a size limit.
+ *
+ * @module
+ */
+
+import { HttpError, ParseError } from "../errors.ts";
+import type { BodyFraming } from "./parse.ts";
+import type { BufferedReader } from "./reader.ts";
+
+/** Longest chunk-size line (size, extensions and CRLF) accepted. */
+export const MAX_CHUNK_LINE_BYTES = 4096;
+/** Largest trailer section accepted after the last chunk. */
+export const MAX_TRAILER_BYTES = 16 * 1024;
+/** Largest piece handed to the consumer at once. */
+const MAX_PIECE = 64 * 1024;
+
+/** Options for {@linkcode BodyReader}. */
+export interface BodyReaderOptions {
+  /** Largest body in bytes; more → {@linkcode HttpError} 413. */
+  maxBodyBytes: number;
+  /** Called once, before the first byte is read (to send `100 Continue`). */
+  onFirstRead?: () => Promise<void>;
+}
+
+const CHUNK_SIZE_LINE = /^([0-9A-Fa-f]{1,15})[ \t]*(;[\t\x20-\x7e\x80-\xff]*)?$/;
+
+/**
+ * Reads one request body from the connection's buffer.
+ *
+ * @example
+ * ```ts
+ * const body = new BodyReader(reader, head.framing, { maxBodyBytes: 1 << 20 });
+ * for (let piece = await body.read(); piece; piece = await body.read()) use(piece);
+ * ```
+ */
+export class BodyReader {
+  #reader: BufferedReader;
+  #chunked: boolean;
+  #remaining: number; // bytes left in the body (fixed) or in the current chunk
+  #options: BodyReaderOptions;
+  #done: boolean;
+  #started = false;
+  #received = 0;
+  #failure: unknown = null;
+
+  /**
+   * @param reader The connection's reader, positioned at the body's first byte.
+   * @param framing How the body is delimited.
+   * @param options The size limit and the first-read hook.
+   */
+  constructor(reader: BufferedReader, framing: BodyFraming, options: BodyReaderOptions) {
+    this.#reader = reader;
+    this.#options = options;
+    this.#chunked = framing.kind === "chunked";
+    this.#remaining = framing.kind === "length" ? framing.length : 0;
+    this.#done = framing.kind === "none";
+  }
+
+  /** True once the whole body (and any trailer) has been read. */
+  get done(): boolean {
+    return this.#done;
+  }
+
+  /** True once reading has begun. */
+  get started(): boolean {
+    return this.#started;
+  }
+
+  /** Body bytes read so far. */
+  get received(): number {
+    return this.#received;
+  }
+
+  /**
+   * Reads the next piece of the body.
+   *
+   * @returns Bytes, or null at the end of the body.
+   * @throws {HttpError} 413 past the limit.
+   * @throws {ParseError} 400 for malformed chunked framing or a body cut short.
+   */
+  async read(): Promise<Uint8Array | null> {
+    if (this.#failure !== null) throw this.#failure;
+    if (this.#done) return null;
+    try {
+      if (!this.#started) {
+        this.#started = true;
+        await this.#options.onFirstRead?.();
+      }
+      if (this.#chunked && this.#remaining === 0) {
+        await this.#nextChunk();
+        if (this.#done) return null;
+      }
+      const piece = await this.#reader.take(Math.min(this.#remaining, MAX_PIECE));
+      if (piece === null) throw new ParseError(400, "Incomplete body");
+      this.#remaining -= piece.length;
+      this.#count(piece.length);
+      if (this.#remaining === 0) {
+        if (this.#chunked) await this.#endOfChunkData();
+        else this.#done = true;
+      }
+      return piece;
+    } catch (error) {
+      this.#failure = error;
+      throw error;
+    }
+  }
+
+  /**
+   * Reads and drops the rest of the body.
+   *
+   * @throws The same errors as {@linkcode BodyReader.read}.
+   */
+  async discard(): Promise<void> {
+    if (!this.#chunked && !this.#done && this.#failure === null) {
+      // A fixed body is dropped without copying it.
+      if (this.#received + this.#remaining > this.#options.maxBodyBytes) {
+        this.#failure = new HttpError(413, "Request body is larger than the limit");
+        throw this.#failure;
+      }
+      if (!this.#started) {
+        this.#started = true;
+        await this.#options.onFirstRead?.();
+      }
+      while (this.#remaining > 0) {
+        const n = await this.#reader.skip(this.#remaining);
+        if (n === null) {
+          this.#failure = new ParseError(400, "Incomplete body");
+          throw this.#failure;
+        }
+        this.#remaining -= n;
+        this.#received += n;
+      }
+      this.#done = true;
+      return;
+    }
+    while (await this.read() !== null) {
+      // Dropped.
+    }
+  }
+
+  /**
+   * The body as a byte stream that reads from the connection only when the
+   * consumer pulls.
+   */
+  stream(): ReadableStream<Uint8Array> {
+    return new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        const piece = await this.read();
+        if (piece === null) controller.close();
+        else controller.enqueue(piece);
+      },
+    }, { highWaterMark: 0 });
+  }
+
+  #count(n: number): void {
+    this.#received += n;
+    if (this.#received > this.#options.maxBodyBytes) {
+      throw new HttpError(413, "Request body is larger than the limit");
+    }
+  }
+
+  async #nextChunk(): Promise<void> {
+    const line = await this.#reader.readLine(MAX_CHUNK_LINE_BYTES);
+    const match = CHUNK_SIZE_LINE.exec(line);
+    if (match === null) throw new ParseError(400, "Malformed chunk size");
+    const size = parseInt(match[1], 16);
+    if (size === 0) {
+      await this.#skipTrailer();
+      this.#done = true;
+      return;
+    }
+    if (this.#received + size > this.#options.maxBodyBytes) {
+      throw new HttpError(413, "Request body is larger than the limit");
+    }
+    this.#remaining = size;
+  }
+
+  async #endOfChunkData(): Promise<void> {
+    const line = await this.#reader.readLine(2);
+    if (line !== "") throw new ParseError(400, "Chunk data is longer than its size");
+  }
+
+  /** Reads and drops trailer fields (RFC 9112 §7.1.2) up to the empty line. */
+  async #skipTrailer(): Promise<void> {
+    let total = 0;
+    while (true) {
+      const line = await this.#reader.readLine(MAX_TRAILER_BYTES);
+      if (line === "") return;
+      total += line.length + 2;
+      if (total > MAX_TRAILER_BYTES) throw new ParseError(400, "Trailer section is too large");
+      if (!TRAILER_FIELD.test(line)) throw new ParseError(400, "Malformed trailer field");
+    }
+  }
+}
+
+const TRAILER_FIELD = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t\x20-\x7e\x80-\xff]*$/;
