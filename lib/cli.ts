@@ -82,18 +82,7 @@ export function parseCli(
 ): CliCommand {
   // `deno task serve -- --port 0` passes the `--` through; it separates nothing here.
   if (args[0] === "--") args = args.slice(1);
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    const name = arg.replace(/^--?/, "").split("=")[0];
-    if ((STRING_FLAGS as readonly string[]).includes(name) && !arg.includes("=")) {
-      const value = args[i + 1];
-      if (value === undefined || value.startsWith("--")) {
-        throw new CliError(`--${name} needs a value; see --help`);
-      }
-      i++;
-    }
-  }
-  const flags = parseArgs(args, {
+  const flags = parseArgs(joinValues(args), {
     string: STRING_FLAGS,
     boolean: BOOLEAN_FLAGS,
     alias: { h: "help", V: "version" },
@@ -105,9 +94,6 @@ export function parseCli(
   if (flags._.length > 0) throw new CliError(`unexpected argument ${flags._[0]}; see --help`);
   if (flags.help) return { kind: "help" };
   if (flags.version) return { kind: "version" };
-  for (const name of STRING_FLAGS) {
-    if (Array.isArray(flags[name])) throw new CliError(`--${name} is given more than once`);
-  }
 
   const rootFlag = flags.root as string | undefined;
   if (rootFlag === "") throw new CliError("--root needs a directory; see --help");
@@ -123,6 +109,37 @@ export function parseCli(
       quiet: flags.quiet === true,
     },
   };
+}
+
+/**
+ * Rewrites `--flag value` as `--flag=value` for flags that take a value, so a
+ * value that starts with `-` is still a value, and refuses missing values and
+ * repeats.
+ */
+function joinValues(args: readonly string[]): string[] {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  for (let i = 0; i < args.length; i++) {
+    const match = /^--?([a-z]+)(=.*)?$/s.exec(args[i]);
+    const name = match?.[1] ?? "";
+    if (match === null || !(STRING_FLAGS as readonly string[]).includes(name)) {
+      out.push(args[i]);
+      continue;
+    }
+    if (seen.has(name)) throw new CliError(`--${name} is given more than once`);
+    seen.add(name);
+    if (match[2] !== undefined) {
+      out.push(`--${name}${match[2]}`);
+      continue;
+    }
+    const value = args[i + 1];
+    if (value === undefined || value.startsWith("--")) {
+      throw new CliError(`--${name} needs a value; see --help`);
+    }
+    out.push(`--${name}=${value}`);
+    i++;
+  }
+  return out;
 }
 
 function parsePort(flag: string | undefined, env: string | undefined): number {

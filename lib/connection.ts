@@ -125,11 +125,15 @@ export async function serveConnection(
       await reject(errorStatus(error), (error as Error).message, head, started);
       return false;
     }
+    let responding = false;
     const body = new BodyReader(reader, head.framing, {
       maxBodyBytes: limits.maxBodyBytes,
-      // RFC 9110 §10.1.1: send 100 only when the body is actually wanted.
+      // RFC 9110 §10.1.1: send 100 only when the body is actually wanted, and
+      // never once the final response has begun.
       onFirstRead: head.expectContinue && head.minor === 1
-        ? () => writeAll(conn, CONTINUE)
+        ? async () => {
+          if (!responding) await writeAll(conn, CONTINUE);
+        }
         : undefined,
     });
     // The Fetch model gives GET and HEAD no body: drop one before the handler runs.
@@ -164,13 +168,17 @@ export async function serveConnection(
       }
     }
 
+    // A client that awaits 100 Continue will not send a body nobody asked for,
+    // so its bytes cannot be skipped: say now that the connection will close.
+    const unreadable = head.expectContinue && !body.started && !body.done;
     const context = {
       method: head.method,
       minor: head.minor,
-      keepAlive: head.keepAlive,
+      keepAlive: head.keepAlive && !unreadable,
       server: options.server,
     };
     let result: WriteResult;
+    responding = true;
     try {
       result = await writeResponse(conn, response, context);
     } catch (error) {
@@ -184,8 +192,6 @@ export async function serveConnection(
 
     if (!result.keepAlive) return false;
     if (!body.done) {
-      // A client that awaits 100 Continue will not send the body unasked.
-      if (head.expectContinue && !body.started) return false;
       try {
         await body.discard();
       } catch {

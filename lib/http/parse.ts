@@ -268,13 +268,17 @@ export class HeadScanner {
           break;
       }
       pos++;
+      // Checked on the local state (this.#state is stale until we return) and
+      // before S_DONE, so the whole head, final CRLF included, is within the limit.
+      if (
+        pos - this.headStart > limits.maxHeadBytes && state !== S_START && state !== S_START_LF
+      ) {
+        throw new ParseError(431, "Header section is too large");
+      }
       if (state === S_DONE) {
         this.#state = state;
         this.#pos = pos;
         return pos;
-      }
-      if (pos - this.headStart > limits.maxHeadBytes && this.started) {
-        throw new ParseError(431, "Header section is too large");
       }
     }
     this.#state = state;

@@ -43,9 +43,10 @@ export function fileEtag(size: number, mtime: Date | null): string {
  */
 export function parseHttpDate(value: string): Date | null {
   const trimmed = value.trim();
-  // Every form names a weekday and the time as hh:mm:ss.
-  if (!/^[A-Za-z]{3,9},? .*\d\d:\d\d:\d\d/.test(trimmed)) return null;
-  const time = Date.parse(/GMT$/.test(trimmed) ? trimmed : `${trimmed} GMT`);
+  // Every form names a weekday and the time as hh:mm:ss, and ends in "GMT"
+  // or (asctime) the year; any other zone would be silently read as GMT.
+  if (!/^[A-Za-z]{3,9},? .*\d\d:\d\d:\d\d(?: GMT| \d{4})$/.test(trimmed)) return null;
+  const time = Date.parse(trimmed.endsWith("GMT") ? trimmed : `${trimmed} GMT`);
   return Number.isNaN(time) ? null : new Date(time);
 }
 
@@ -58,7 +59,8 @@ export function parseHttpDate(value: string): Date | null {
 export function parseEtagList(value: string): "*" | string[] {
   if (value.trim() === "*") return "*";
   const tags: string[] = [];
-  const pattern = /\s*((?:W\/)?"[\x21\x23-\x7e\x80-\xff]*")\s*(?:,|$)/y;
+  // Leading `[\s,]*`: empty list members are allowed (RFC 9110 §5.6.1).
+  const pattern = /[\s,]*((?:W\/)?"[\x21\x23-\x7e\x80-\xff]*")\s*(?:,|$)/y;
   let match: RegExpExecArray | null;
   while ((match = pattern.exec(value)) !== null && match[0] !== "") tags.push(match[1]);
   return tags;

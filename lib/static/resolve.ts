@@ -44,8 +44,11 @@ export function resolvePath(pathname: string, options: ResolveOptions = {}): Sta
   if (pathname.charCodeAt(0) !== 0x2f) throw new HttpError(400, "Path must start with /");
   const raw = pathname.split("/");
   const segments: string[] = [];
+  // Judged after decoding: `%2e%2e` is a dot segment too (RFC 3986 §2.3).
+  let directory = true;
   for (let i = 1; i < raw.length; i++) {
     const segment = decodeSegment(raw[i]);
+    directory = segment === "" || segment === "." || segment === "..";
     if (segment === "" || segment === ".") continue;
     if (segment === "..") {
       // RFC 3986 §5.2.4 would clamp at the root; a request that tries to climb
@@ -63,9 +66,7 @@ export function resolvePath(pathname: string, options: ResolveOptions = {}): Sta
       }
     }
   }
-  const last = raw[raw.length - 1];
-  const directory = segments.length === 0 || last === "" || last === "." || last === "..";
-  return { segments, directory };
+  return { segments, directory: directory || segments.length === 0 };
 }
 
 /** Percent-decodes one segment, refusing anything that is not a plain name. */

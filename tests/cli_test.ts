@@ -1,0 +1,191 @@
+/**
+ * The command line: flag parsing as a table, and the program itself started
+ * the way `deno task serve` starts it (same permissions) for start-up errors,
+ * a real request and a clean stop.
+ */
+
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertStringIncludes,
+  assertThrows,
+} from "../lib/deps.ts";
+import { CliError, HELP_TEXT, parseCli } from "../lib/cli.ts";
+import { VERSION } from "../lib/server.ts";
+import denoJson from "../deno.json" with { type: "json" };
+
+const noEnv = { get: (_: string): string | undefined => undefined };
+const env = (vars: Record<string, string>) => ({ get: (name: string) => vars[name] });
+
+Deno.test("parseCli() applies the documented defaults", () => {
+  assertEquals(parseCli([], noEnv), {
+    kind: "serve",
+    options: { root: "www", rootGiven: false, port: 8000, hostname: "0.0.0.0", quiet: false },
+  });
+});
+
+const ACCEPTED: Array<
+  { args: string[]; vars?: Record<string, string>; expect: Record<string, unknown> }
+> = [
+  { args: ["--root", "site"], expect: { root: "site", rootGiven: true } },
+  { args: ["--root=site"], expect: { root: "site", rootGiven: true } },
+  { args: ["--port", "0"], expect: { port: 0 } },
+  { args: ["--port=65535"], expect: { port: 65535 } },
+  { args: [], vars: { PORT: "3000" }, expect: { port: 3000 } },
+  { args: ["--port", "4000"], vars: { PORT: "3000" }, expect: { port: 4000 } },
+  { args: ["--host", "::"], expect: { hostname: "::" } },
+  { args: ["--host", "[::1]"], expect: { hostname: "::1" } },
+  { args: ["--host", "127.0.0.1"], expect: { hostname: "127.0.0.1" } },
+  { args: ["--quiet"], expect: { quiet: true } },
+  { args: ["--", "--port", "1234"], expect: { port: 1234 } },
+];
+
+for (const { args, vars, expect } of ACCEPTED) {
+  Deno.test(`parseCli() accepts ${JSON.stringify(args)}${vars ? ` with ${JSON.stringify(vars)}` : ""}`, () => {
+    const command = parseCli(args, vars ? env(vars) : noEnv);
+    assert(command.kind === "serve");
+    for (const [key, value] of Object.entries(expect)) {
+      assertEquals((command.options as unknown as Record<string, unknown>)[key], value, key);
+    }
+  });
+}
+
+const REJECTED: Array<{ args: string[]; vars?: Record<string, string>; message: string }> = [
+  { args: ["--port", "abc"], message: "--port must be a number from 0 to 65535" },
+  { args: ["--port", "70000"], message: "--port must be a number" },
+  { args: ["--port", "-1"], message: "--port must be a number" },
+  { args: ["--port"], message: "--port needs a value" },
+  { args: [], vars: { PORT: "http" }, message: "PORT must be a number" },
+  { args: ["--root"], message: "--root needs a value" },
+  { args: ["--root="], message: "--root needs a directory" },
+  { args: ["--host", ""], message: "--host must be" },
+  { args: ["--host", "a/b"], message: "--host must be" },
+  { args: ["--bogus"], message: "unknown option --bogus" },
+  { args: ["stray"], message: "unexpected argument stray" },
+  { args: ["--port", "1", "--port", "2"], message: "--port is given more than once" },
+];
+
+for (const { args, vars, message } of REJECTED) {
+  Deno.test(`parseCli() rejects ${JSON.stringify(args)}${vars ? ` with ${JSON.stringify(vars)}` : ""}`, () => {
+    assertThrows(() => parseCli(args, vars ? env(vars) : noEnv), CliError, message);
+  });
+}
+
+Deno.test("parseCli() recognises --help, -h, --version and -V", () => {
+  assertEquals(parseCli(["--help"], noEnv).kind, "help");
+  assertEquals(parseCli(["-h"], noEnv).kind, "help");
+  assertEquals(parseCli(["--version"], noEnv).kind, "version");
+  assertEquals(parseCli(["-V"], noEnv).kind, "version");
+});
+
+/** The `deno run` flags of the serve task, so the tests start the program as the task does. */
+function serveTaskArgs(): string[] {
+  const words = denoJson.tasks.serve.split(/\s+/);
+  assertEquals(words.slice(0, 2), ["deno", "run"]);
+  assert(!words.includes("-A") && !words.includes("--allow-all"), "serve must not use -A");
+  return words.slice(1);
+}
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+
+async function runMain(args: string[], vars: Record<string, string> = {}) {
+  const task = serveTaskArgs();
+  const command = new Deno.Command(Deno.execPath(), {
+    args: [...task.slice(0, -1), MAIN, ...args],
+    env: { NO_COLOR: "1", ...vars },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const output = await command.output();
+  return {
+    code: output.code,
+    stdout: new TextDecoder().decode(output.stdout),
+    stderr: new TextDecoder().decode(output.stderr),
+  };
+}
+
+/** Asserts a one-line error, exit code 2, and no stack trace. */
+function assertUsageError(result: { code: number; stderr: string }, includes: string): void {
+  assertEquals(result.code, 2, result.stderr);
+  const lines = result.stderr.trim().split("\n");
+  assertEquals(lines.length, 1, result.stderr);
+  assertStringIncludes(lines[0], includes);
+  assert(!/\bat .*:\d+:\d+/.test(result.stderr), "no stack trace");
+}
+
+Deno.test("main.ts exits 2 with one line for a bad flag value", async () => {
+  assertUsageError(await runMain(["--port", "abc"]), "--port must be a number");
+  assertUsageError(await runMain(["--nope"]), "unknown option --nope");
+});
+
+Deno.test("main.ts exits 2 with one line for a root that is missing or not a directory", async () => {
+  assertUsageError(await runMain(["--root", "/nonexistent/site"]), "does not exist");
+  assertUsageError(await runMain(["--root", MAIN]), "is not a directory");
+});
+
+Deno.test("main.ts exits 2 with one line when the port is in use", async () => {
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const port = String((taken.addr as Deno.NetAddr).port);
+    assertUsageError(
+      await runMain(["--host", "127.0.0.1", "--port", port]),
+      `port ${port} is already in use`,
+    );
+  } finally {
+    taken.close();
+  }
+});
+
+Deno.test("main.ts prints help with examples and the version", async () => {
+  const help = await runMain(["--help"]);
+  assertEquals(help.code, 0);
+  assertEquals(help.stdout.trim(), HELP_TEXT.trim());
+  assertStringIncludes(help.stdout, "Examples:");
+  const version = await runMain(["--version"]);
+  assertEquals(version.code, 0);
+  assertEquals(version.stdout.trim(), `portico ${VERSION}`);
+  assertEquals(VERSION, denoJson.version);
+});
+
+Deno.test("main.ts serves, logs each request and exits 0 on SIGTERM", async () => {
+  const task = serveTaskArgs();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [...task.slice(0, -1), MAIN, "--host", "127.0.0.1", "--port", "0"],
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let output = "";
+  try {
+    let url: string | undefined;
+    for (let i = 0; i < 50 && url === undefined; i++) {
+      const { value, done } = await lines.read();
+      if (done) break;
+      output += value;
+      url = /http:\/\/127\.0\.0\.1:\d+\//.exec(output)?.[0];
+    }
+    assert(url, `no URL printed: ${output}`);
+    const response = await fetch(url);
+    assertEquals(response.status, 200);
+    await response.body?.cancel();
+    // The access line is written once the response has been sent.
+    for (let i = 0; i < 50 && !/ GET \/ 200 /.test(output); i++) {
+      const { value, done } = await lines.read();
+      if (done) break;
+      output += value;
+    }
+    assertMatch(output, /^\S+Z 127\.0\.0\.1 GET \/ 200 \d+ [\d.]+ms$/m);
+  } finally {
+    child.kill("SIGTERM");
+    while (!(await lines.read()).done) {
+      // Drain until the program exits.
+    }
+    await child.stderr.cancel();
+  }
+  const status = await child.status;
+  assertEquals(status.code, 0);
+});
