@@ -15,6 +15,10 @@ export interface RequestLimits {
   maxHeaderFields: number;
   /** Largest request body in bytes; larger → 413 and the connection closes. */
   maxBodyBytes: number;
+  /** Time allowed to receive a whole request head; longer → 408 and close. */
+  headerTimeoutMs: number;
+  /** Time a connection may wait for the first byte of its next request before it is closed. */
+  idleTimeoutMs: number;
 }
 
 /** Default request limits (documented in README "Limits"). */
@@ -23,6 +27,8 @@ export const DEFAULT_LIMITS: Readonly<RequestLimits> = Object.freeze({
   maxHeadBytes: 32 * 1024,
   maxHeaderFields: 100,
   maxBodyBytes: 10 * 1024 * 1024,
+  headerTimeoutMs: 10_000,
+  idleTimeoutMs: 5_000,
 });
 
 /** The product's name, sent in the `Server` header and printed by `--version`. */

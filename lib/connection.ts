@@ -206,7 +206,7 @@ export async function serveConnection(
       let head: RequestHead | null;
       const started = performance.now();
       try {
-        head = await reader.readHead(scanner, limits.maxHeadBytes);
+        head = await readHeadInTime(reader, scanner, limits);
       } catch (error) {
         if (error instanceof ParseError) await reject(error.status, error.message, null, started);
         return;
@@ -223,6 +223,47 @@ export async function serveConnection(
     } catch {
       // Already closed.
     }
+  }
+}
+
+const TIMED_OUT = Symbol("timed out");
+
+/**
+ * Reads the next head within the limits' time: a connection on which no
+ * byte of a new request arrives within `idleTimeoutMs` is closed quietly; a
+ * request whose head is not complete within `headerTimeoutMs` gets 408.
+ *
+ * @returns The head, or null when the connection should close quietly.
+ * @throws {ParseError} For an invalid head (or 408 on timeout).
+ */
+async function readHeadInTime(
+  reader: BufferedReader,
+  scanner: HeadScanner,
+  limits: RequestLimits,
+): Promise<RequestHead | null> {
+  const reading = reader.readHead(scanner, limits.maxHeadBytes);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = (ms: number) =>
+    new Promise<typeof TIMED_OUT>((resolve) => {
+      timer = setTimeout(() => resolve(TIMED_OUT), ms);
+    });
+  try {
+    let result = await Promise.race([reading, deadline(limits.idleTimeoutMs)]);
+    if (result === TIMED_OUT && (scanner.started || reader.buffered > 0)) {
+      const rest = Math.max(0, limits.headerTimeoutMs - limits.idleTimeoutMs);
+      result = await Promise.race([reading, deadline(rest)]);
+      if (result === TIMED_OUT) {
+        reading.catch(() => {}); // The read is abandoned with the connection.
+        throw new ParseError(408, "The request head took too long");
+      }
+    }
+    if (result === TIMED_OUT) {
+      reading.catch(() => {});
+      return null;
+    }
+    return result;
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -249,11 +249,19 @@ for (const { name, request, status } of MALFORMED) {
   });
 }
 
-Deno.test("serveConnection() answers bad percent-encoding in a path with 400", async () => {
+Deno.test("serveConnection() answers bad percent-encoding in a path with 400 and closes", async () => {
   await withServer(async (port) => {
-    for (const path of ["/%zz", "/a%00b", "/a%2fb", "/a%5cb", "/%4"]) {
-      const response = await exchange(port, `GET ${path} HTTP/1.1\r\nHost: a\r\n\r\n`);
-      assertEquals(response.status, 400, path);
+    for (const path of ["/%zz", "/a%00b", "/a%2fb", "/a%5cb", "/%4", "/%C0%AF"]) {
+      const client = await RawClient.connect(port);
+      try {
+        await client.send(`GET ${path} HTTP/1.1\r\nHost: a\r\n\r\n`);
+        const response = await client.read();
+        assertEquals(response.status, 400, path);
+        assertEquals(response.headers.get("connection"), "close", path);
+        assert(await client.closedByServer(), path);
+      } finally {
+        client.close();
+      }
     }
     await assertStillServing(port);
   });
@@ -463,4 +471,34 @@ Deno.test("serveConnection() passes a POST body to the handler and keeps repeate
     handler: async (request) =>
       new Response(`${await request.text()}|${request.headers.get("x-twice")}`),
   });
+});
+
+Deno.test("serveConnection() closes a connection that stays idle", async () => {
+  await withServer(async (port) => {
+    const client = await RawClient.connect(port);
+    try {
+      await client.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+      assertEquals((await client.read()).status, 200);
+      // No next request: the server closes without sending anything.
+      assert(await client.closedByServer());
+    } finally {
+      client.close();
+    }
+  }, { limits: { idleTimeoutMs: 100, headerTimeoutMs: 300 } });
+});
+
+Deno.test("serveConnection() answers 408 to a request head that never completes", async () => {
+  await withServer(async (port) => {
+    const client = await RawClient.connect(port);
+    try {
+      await client.send("GET / HTTP/1.1\r\nHost: a\r\n");
+      const response = await client.read();
+      assertEquals(response.status, 408);
+      assertEquals(response.headers.get("connection"), "close");
+      assert(await client.closedByServer());
+    } finally {
+      client.close();
+    }
+    await assertStillServing(port);
+  }, { limits: { idleTimeoutMs: 100, headerTimeoutMs: 300 } });
 });

@@ -67,4 +67,6 @@ Deno.test("README documents the default limits", () => {
   row("header section", `${DEFAULT_LIMITS.maxHeadBytes / 1024} KiB`);
   row("header fields", `${DEFAULT_LIMITS.maxHeaderFields}`);
   row("request body", `${DEFAULT_LIMITS.maxBodyBytes / 1024 / 1024} MiB`);
+  row("time to receive a request head", `${DEFAULT_LIMITS.headerTimeoutMs / 1000} s`);
+  row("idle time between requests", `${DEFAULT_LIMITS.idleTimeoutMs / 1000} s`);
 });

@@ -85,6 +85,11 @@ export class BodyReader {
     if (this.#failure !== null) throw this.#failure;
     if (this.#done) return null;
     try {
+      // A declared length over the limit is refused from the header alone, as
+      // discard() does: no 100 Continue, no body byte read.
+      if (!this.#chunked && this.#received + this.#remaining > this.#options.maxBodyBytes) {
+        throw new HttpError(413, "Request body is larger than the limit");
+      }
       if (!this.#started) {
         this.#started = true;
         await this.#options.onFirstRead?.();

@@ -149,7 +149,9 @@ export function serveStatic(options: StaticOptions): StaticHandler {
     } catch (error) {
       if (error instanceof HttpError) {
         if (error.status === 404) return await notFound(request);
-        return withoutBodyForHead(request, errorResponse(error.status, error.message));
+        // A path that cannot be a file name is bad input: answer and close.
+        const headers = { connection: "close" };
+        return withoutBodyForHead(request, errorResponse(error.status, error.message, headers));
       }
       if (isNotFound(error)) return await notFound(request);
       logger.error(`cannot serve ${url.pathname}`, error);

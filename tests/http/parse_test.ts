@@ -197,14 +197,40 @@ const REJECTED_LINES: ReadonlyArray<{ name: string; raw: string; status: number 
   { name: "a relative target", raw: head("GET index.html HTTP/1.1", "Host: a"), status: 400 },
   { name: "an ftp: target", raw: head("GET ftp://a/ HTTP/1.1", "Host: a"), status: 400 },
   { name: "a NUL in the target", raw: head("GET /a\x00b HTTP/1.1", "Host: a"), status: 400 },
-  { name: "a control byte in the target", raw: head("GET /a\x01 HTTP/1.1", "Host: a"), status: 400 },
+  {
+    name: "a control byte in the target",
+    raw: head("GET /a\x01 HTTP/1.1", "Host: a"),
+    status: 400,
+  },
   { name: "DEL in the target", raw: head("GET /a\x7f HTTP/1.1", "Host: a"), status: 400 },
+  {
+    name: "a control byte starting the target",
+    raw: head("GET \x01/ HTTP/1.1", "Host: a"),
+    status: 400,
+  },
+  {
+    name: "a non-ASCII byte starting the target",
+    raw: head("GET \xff/ HTTP/1.1", "Host: a"),
+    status: 400,
+  },
   { name: "a non-ASCII target", raw: head("GET /caf\xc3\xa9 HTTP/1.1", "Host: a"), status: 400 },
   { name: "a bare LF after the request line", raw: "GET / HTTP/1.1\nHost: a\r\n\r\n", status: 400 },
   { name: "a bare CR after the request line", raw: "GET / HTTP/1.1\rHost: a\r\n\r\n", status: 400 },
-  { name: "a bare LF before the request line", raw: "\n" + head("GET / HTTP/1.1", "Host: a"), status: 400 },
-  { name: "a bare CR before the request line", raw: "\r\r\n" + head("GET / HTTP/1.1", "Host: a"), status: 400 },
-  { name: "whitespace on the line before the request", raw: " \r\n" + head("GET / HTTP/1.1", "Host: a"), status: 400 },
+  {
+    name: "a bare LF before the request line",
+    raw: "\n" + head("GET / HTTP/1.1", "Host: a"),
+    status: 400,
+  },
+  {
+    name: "a bare CR before the request line",
+    raw: "\r\r\n" + head("GET / HTTP/1.1", "Host: a"),
+    status: 400,
+  },
+  {
+    name: "whitespace on the line before the request",
+    raw: " \r\n" + head("GET / HTTP/1.1", "Host: a"),
+    status: 400,
+  },
 ];
 
 for (const c of REJECTED_LINES) {
@@ -256,14 +282,18 @@ Deno.test("parseRequestHead() allows empty field values", () => {
 });
 
 Deno.test("parseRequestHead() keeps obs-text bytes as Latin-1 characters", () => {
-  const parsed = parse(head("GET / HTTP/1.1", "Host: a", "X-Latin: caf\xe9 \x80\xff", "X-Utf8: \xc3\xa9"));
+  const parsed = parse(
+    head("GET / HTTP/1.1", "Host: a", "X-Latin: caf\xe9 \x80\xff", "X-Utf8: \xc3\xa9"),
+  );
   assertEquals(parsed.fields[1], ["x-latin", "caf\u00e9 \u0080\u00ff"]);
   // UTF-8 is not decoded: each byte stays one code unit, as Headers expects.
   assertEquals(parsed.fields[2], ["x-utf8", "\u00c3\u00a9"]);
 });
 
 Deno.test("parseRequestHead() lower-cases names and keeps value case", () => {
-  const parsed = parse(head("GET / HTTP/1.1", "HOST: A.example", "X-MiXeD-CaSe: VaLuE", "x!#$%&'*+.^_`|~9: t"));
+  const parsed = parse(
+    head("GET / HTTP/1.1", "HOST: A.example", "X-MiXeD-CaSe: VaLuE", "x!#$%&'*+.^_`|~9: t"),
+  );
   assertEquals(parsed.fields, [
     ["host", "A.example"],
     ["x-mixed-case", "VaLuE"],
@@ -378,11 +408,21 @@ Deno.test("parseRequestHead() enforces the limits it is given", () => {
 
 // --- Host ------------------------------------------------------------------
 
-const HOST_CASES: ReadonlyArray<{ name: string; raw: string; host?: string | null; status?: number }> = [
+const HOST_CASES: ReadonlyArray<
+  { name: string; raw: string; host?: string | null; status?: number }
+> = [
   { name: "a missing Host in HTTP/1.1", raw: head("GET / HTTP/1.1"), status: 400 },
   { name: "two Host fields", raw: head("GET / HTTP/1.1", "Host: a", "Host: a"), status: 400 },
-  { name: "two different Host fields", raw: head("GET / HTTP/1.1", "Host: a", "Host: b"), status: 400 },
-  { name: "two Host fields in HTTP/1.0", raw: head("GET / HTTP/1.0", "Host: a", "Host: b"), status: 400 },
+  {
+    name: "two different Host fields",
+    raw: head("GET / HTTP/1.1", "Host: a", "Host: b"),
+    status: 400,
+  },
+  {
+    name: "two Host fields in HTTP/1.0",
+    raw: head("GET / HTTP/1.0", "Host: a", "Host: b"),
+    status: 400,
+  },
   { name: "no Host in HTTP/1.0", raw: head("GET / HTTP/1.0"), host: null },
   { name: "a Host in HTTP/1.0", raw: head("GET / HTTP/1.0", "Host: a.example"), host: "a.example" },
   { name: "an empty Host", raw: head("GET / HTTP/1.1", "Host:"), host: "" },
@@ -465,7 +505,11 @@ const FRAMING_CASES: ReadonlyArray<{
   { name: "no framing fields", fields: [], framing: NONE },
   { name: "Content-Length: 0", fields: ["Content-Length: 0"], framing: NONE },
   { name: "Content-Length: 5", fields: ["Content-Length: 5"], framing: length(5) },
-  { name: "Content-Length with leading zeros", fields: ["Content-Length: 007"], framing: length(7) },
+  {
+    name: "Content-Length with leading zeros",
+    fields: ["Content-Length: 007"],
+    framing: length(7),
+  },
   { name: "Content-Length: 5, 5", fields: ["Content-Length: 5, 5"], framing: length(5) },
   { name: "Content-Length: 5,5", fields: ["Content-Length: 5,5"], framing: length(5) },
   {
@@ -478,7 +522,12 @@ const FRAMING_CASES: ReadonlyArray<{
     fields: ["Content-Length: 9007199254740991"],
     framing: length(Number.MAX_SAFE_INTEGER),
   },
-  { name: "Content-Length in HTTP/1.0", fields: ["Content-Length: 3"], version: "HTTP/1.0", framing: length(3) },
+  {
+    name: "Content-Length in HTTP/1.0",
+    fields: ["Content-Length: 3"],
+    version: "HTTP/1.0",
+    framing: length(3),
+  },
   { name: "Content-Length: 5, 6", fields: ["Content-Length: 5, 6"], status: 400 },
   {
     name: "two different Content-Length fields",
@@ -496,7 +545,11 @@ const FRAMING_CASES: ReadonlyArray<{
     fields: ["Content-Length: 9007199254740992"],
     status: 413,
   },
-  { name: "a huge Content-Length", fields: ["Content-Length: 99999999999999999999999"], status: 413 },
+  {
+    name: "a huge Content-Length",
+    fields: ["Content-Length: 99999999999999999999999"],
+    status: 413,
+  },
   { name: "Transfer-Encoding: chunked", fields: ["Transfer-Encoding: chunked"], framing: CHUNKED },
   { name: "Transfer-Encoding: Chunked", fields: ["Transfer-Encoding: Chunked"], framing: CHUNKED },
   { name: "Transfer-Encoding: CHUNKED", fields: ["Transfer-Encoding: CHUNKED"], framing: CHUNKED },
@@ -533,7 +586,7 @@ const FRAMING_CASES: ReadonlyArray<{
     fields: ["Transfer-Encoding: gzip", "Transfer-Encoding: chunked"],
     status: 501,
   },
-  ...["chunked;", "", "chunked,", ", chunked", "chunked;q=1", "chun ked", "\"chunked\""].map(
+  ...["chunked;", "", "chunked,", ", chunked", "chunked;q=1", "chun ked", '"chunked"'].map(
     (value) => ({
       name: `Transfer-Encoding: ${JSON.stringify(value)}`,
       fields: [`Transfer-Encoding: ${value}`],
@@ -554,7 +607,9 @@ for (const c of FRAMING_CASES) {
 
 // --- Expect and Connection -------------------------------------------------
 
-const EXPECT_CASES: ReadonlyArray<{ name: string; fields: string[]; expect?: boolean; status?: number }> = [
+const EXPECT_CASES: ReadonlyArray<
+  { name: string; fields: string[]; expect?: boolean; status?: number }
+> = [
   { name: "no Expect", fields: [], expect: false },
   { name: "Expect: 100-continue", fields: ["Expect: 100-continue"], expect: true },
   { name: "Expect: 100-Continue", fields: ["Expect: 100-Continue"], expect: true },
@@ -577,7 +632,11 @@ const CONNECTION_CASES: ReadonlyArray<{ version: string; fields: string[]; keepA
   { version: "HTTP/1.1", fields: ["Connection: Close"], keepAlive: false },
   { version: "HTTP/1.1", fields: ["Connection: keep-alive"], keepAlive: true },
   { version: "HTTP/1.1", fields: ["Connection: Upgrade, close"], keepAlive: false },
-  { version: "HTTP/1.1", fields: ["Connection: keep-alive", "Connection: close"], keepAlive: false },
+  {
+    version: "HTTP/1.1",
+    fields: ["Connection: keep-alive", "Connection: close"],
+    keepAlive: false,
+  },
   { version: "HTTP/1.1", fields: ["Connection: closed"], keepAlive: true },
   { version: "HTTP/1.0", fields: [], keepAlive: false },
   { version: "HTTP/1.0", fields: ["Connection: keep-alive"], keepAlive: true },
@@ -734,4 +793,15 @@ Deno.test("request fixtures use CRLF line endings in their heads", () => {
       if (raw[i] === 0x0d) assertEquals(raw[i + 1], 0x0a, `${entry.name}: bare CR at ${i}`);
     }
   }
+});
+
+Deno.test("HeadScanner.scan() enforces maxHeadBytes within one call, also after reset()", () => {
+  const limits = { maxTargetBytes: 64, maxHeadBytes: 64, maxHeaderFields: 10 };
+  const small = bytes(head("GET / HTTP/1.1", "Host: a"));
+  const large = bytes(head("GET / HTTP/1.1", "Host: a", `X-Pad: ${"p".repeat(64)}`));
+  const scanner = new HeadScanner(limits);
+  assertEquals(scanner.scan(small, 0, small.length), small.length);
+  scanner.reset();
+  const error = assertThrows(() => scanner.scan(large, 0, large.length), ParseError);
+  assertEquals((error as ParseError).status, 431);
 });

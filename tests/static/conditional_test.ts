@@ -4,8 +4,8 @@ import {
   fileEtag,
   ifRangeAllows,
   parseEtagList,
-  type Precondition,
   parseHttpDate,
+  type Precondition,
   type Validators,
 } from "../../lib/static/conditional.ts";
 
@@ -117,7 +117,10 @@ Deno.test("evaluatePreconditions() applies If-Unmodified-Since when If-Match is 
   assertEquals(evaluate("GET", { "if-unmodified-since": "garbage" }), "proceed");
   // Step 2 is skipped when If-Match is present (RFC 9110 §13.2.2).
   assertEquals(evaluate("GET", { "if-match": ETAG, "if-unmodified-since": EARLIER }), "proceed");
-  assertEquals(evaluate("GET", { "if-unmodified-since": EARLIER }, { etag: ETAG, lastModified: null }), "proceed");
+  assertEquals(
+    evaluate("GET", { "if-unmodified-since": EARLIER }, { etag: ETAG, lastModified: null }),
+    "proceed",
+  );
 });
 
 Deno.test("evaluatePreconditions() compares If-Modified-Since at one-second resolution", () => {
@@ -162,20 +165,32 @@ Deno.test("evaluatePreconditions() applies If-Modified-Since only to GET and HEA
     assertEquals(evaluate("HEAD", { "if-modified-since": value }), expected, value);
     assertEquals(evaluate("PUT", { "if-modified-since": value }), "proceed", value);
   }
-  assertEquals(evaluate("GET", { "if-modified-since": LATER }, { etag: ETAG, lastModified: null }), "proceed");
+  assertEquals(
+    evaluate("GET", { "if-modified-since": LATER }, { etag: ETAG, lastModified: null }),
+    "proceed",
+  );
 });
 
 Deno.test("evaluatePreconditions() ignores If-Modified-Since when If-None-Match is present", () => {
   assertEquals(evaluate("GET", { "if-none-match": '"x"', "if-modified-since": LATER }), "proceed");
-  assertEquals(evaluate("GET", { "if-none-match": ETAG, "if-modified-since": EARLIER }), "not-modified");
+  assertEquals(
+    evaluate("GET", { "if-none-match": ETAG, "if-modified-since": EARLIER }),
+    "not-modified",
+  );
 });
 
 Deno.test("evaluatePreconditions() checks in RFC 9110 §13.2.2 order", () => {
   // If-Match failing wins over a matching If-None-Match.
   assertEquals(evaluate("GET", { "if-match": '"x"', "if-none-match": ETAG }), "failed");
   // If-Unmodified-Since failing wins over If-None-Match and If-Modified-Since.
-  assertEquals(evaluate("GET", { "if-unmodified-since": EARLIER, "if-none-match": ETAG }), "failed");
-  assertEquals(evaluate("GET", { "if-unmodified-since": EARLIER, "if-modified-since": LATER }), "failed");
+  assertEquals(
+    evaluate("GET", { "if-unmodified-since": EARLIER, "if-none-match": ETAG }),
+    "failed",
+  );
+  assertEquals(
+    evaluate("GET", { "if-unmodified-since": EARLIER, "if-modified-since": LATER }),
+    "failed",
+  );
   // If-Match passing, then If-None-Match decides.
   assertEquals(evaluate("GET", { "if-match": ETAG, "if-none-match": ETAG }), "not-modified");
   assertEquals(evaluate("GET", { "if-match": "*", "if-modified-since": LATER }), "not-modified");

@@ -142,7 +142,10 @@ Deno.test("multipartLayout() length equals the body it describes", () => {
     const chunks: Uint8Array[] = [];
     const encoder = new TextEncoder();
     for (const part of layout.parts) {
-      chunks.push(encoder.encode(part.head), content.subarray(part.range.start, part.range.end + 1));
+      chunks.push(
+        encoder.encode(part.head),
+        content.subarray(part.range.start, part.range.end + 1),
+      );
     }
     chunks.push(encoder.encode(layout.tail));
     const body = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
