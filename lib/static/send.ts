@@ -108,6 +108,7 @@ function fileStream(
 ): ReadableStream<Uint8Array> {
   let index = 0;
   let remaining = -1; // bytes left in ranges[index]; -1 before it starts
+  let position = 0; // the file's offset: a freshly opened file is at 0
   let closed = false;
   const close = () => {
     if (!closed) {
@@ -127,7 +128,9 @@ function fileStream(
         const range = ranges[index];
         if (remaining === -1) {
           remaining = range.end - range.start + 1;
-          await file.seek(range.start, Deno.SeekMode.Start);
+          if (range.start !== position) {
+            position = await file.seek(range.start, Deno.SeekMode.Start);
+          }
           if (heads !== undefined) {
             controller.enqueue(heads[index]);
             return;
@@ -137,6 +140,7 @@ function fileStream(
         const n = await file.read(chunk);
         if (n === null) throw new Error("File ended before its expected size");
         remaining -= n;
+        position += n;
         controller.enqueue(n === chunk.length ? chunk : chunk.subarray(0, n));
         if (remaining === 0) {
           index++;

@@ -8,36 +8,11 @@ import { assert, assertEquals, assertRejects } from "../../lib/deps.ts";
 import { DEFAULT_LIMITS } from "../../lib/config.ts";
 import { ParseError } from "../../lib/errors.ts";
 import { HeadScanner, parseRequestHead, type RequestHead } from "../../lib/http/parse.ts";
-import { BufferedReader, type ByteSource } from "../../lib/http/reader.ts";
+import { BufferedReader } from "../../lib/http/reader.ts";
+import { bytes, FakeSource } from "./_fake_source.ts";
 
 const FIXTURES = new URL("../fixtures/requests/", import.meta.url);
 const MAX_HEAD = DEFAULT_LIMITS.maxHeadBytes;
-
-/** A connection that hands out the given chunks, one per read (split when `p` is smaller). */
-class FakeSource implements ByteSource {
-  #chunks: Uint8Array[];
-  /** How many times read() was called, the final null included. */
-  reads = 0;
-
-  constructor(chunks: ReadonlyArray<string | Uint8Array>) {
-    this.#chunks = chunks.map((c) => typeof c === "string" ? bytes(c) : c);
-    assert(this.#chunks.every((c) => c.length > 0), "a read never returns 0 bytes");
-  }
-
-  read(p: Uint8Array): Promise<number | null> {
-    this.reads++;
-    const chunk = this.#chunks.shift();
-    if (chunk === undefined) return Promise.resolve(null);
-    const n = Math.min(p.length, chunk.length);
-    p.set(chunk.subarray(0, n));
-    if (n < chunk.length) this.#chunks.unshift(chunk.subarray(n));
-    return Promise.resolve(n);
-  }
-}
-
-function bytes(s: string): Uint8Array {
-  return Uint8Array.from(s, (c) => c.charCodeAt(0));
-}
 
 function text(b: Uint8Array | null): string | null {
   return b === null ? null : String.fromCharCode(...b);

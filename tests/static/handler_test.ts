@@ -467,12 +467,12 @@ function parseByteranges(body: Uint8Array, boundary: string) {
   return parts;
 }
 
-Deno.test("serveStatic() answers several ranges with multipart/byteranges", async () => {
+Deno.test("serveStatic() answers several ranges with multipart/byteranges in the order asked", async () => {
   const data = dataBytes();
   await withTempDir({ "data.bin": data }, async (root) => {
     const size = data.length;
     const response = await serveStatic({ root })(
-      request("/data.bin", { headers: { range: "bytes=0-1, 100000-170000,-3" } }),
+      request("/data.bin", { headers: { range: "bytes=-3, 100000-170000,0-1" } }),
     );
     assertEquals(response.status, 206);
     assertEquals(response.headers.get("content-range"), null);
@@ -482,7 +482,8 @@ Deno.test("serveStatic() answers several ranges with multipart/byteranges", asyn
     const body = await bytesOf(response);
     assertEquals(response.headers.get("content-length"), String(body.length));
     const parts = parseByteranges(body, boundary);
-    const expected: [number, number][] = [[0, 1], [100000, 170000], [size - 3, size - 1]];
+    // Parts come in the order asked, which here means seeking backwards.
+    const expected: [number, number][] = [[size - 3, size - 1], [100000, 170000], [0, 1]];
     assertEquals(parts.length, expected.length);
     for (let i = 0; i < expected.length; i++) {
       const [start, end] = expected[i];
