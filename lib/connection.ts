@@ -15,7 +15,7 @@ import { BodyReader } from "./http/body.ts";
 import { errorResponse } from "./http/error_page.ts";
 import { HeadScanner, type RequestHead } from "./http/parse.ts";
 import { BufferedReader } from "./http/reader.ts";
-import { requestUrl, toRequest } from "./http/request.ts";
+import { rawPath, requestUrl, toRequest } from "./http/request.ts";
 import { BodyError, writeAll, writeResponse, type WriteResult } from "./http/response.ts";
 import type { Logger } from "./log.ts";
 
@@ -23,6 +23,12 @@ import type { Logger } from "./log.ts";
 export interface ServeInfo {
   /** The client's address. */
   readonly remoteAddr: Deno.NetAddr;
+  /**
+   * The request-target's path exactly as sent (percent-encoded, dot segments
+   * kept), for handlers that must judge what the client asked for rather
+   * than what `URL` made of it.
+   */
+  readonly rawPath: string;
 }
 
 /** A Fetch handler: the only thing the connection layer knows about the application. */
@@ -136,9 +142,9 @@ export async function serveConnection(
         }
         : undefined,
     });
-    // The Fetch model gives GET and HEAD no body: drop one before the handler runs.
+    // The Fetch model gives GET, HEAD and TRACE no body: drop one before the handler runs.
     const passBody = head.framing.kind !== "none" && head.method !== "GET" &&
-      head.method !== "HEAD";
+      head.method !== "HEAD" && head.method !== "TRACE";
     if (head.framing.kind !== "none" && !passBody) {
       try {
         await body.discard();
@@ -155,7 +161,7 @@ export async function serveConnection(
     } else {
       try {
         const request = toRequest(head, url, passBody ? body.stream() : null);
-        response = await handler(request, { remoteAddr });
+        response = await handler(request, { remoteAddr, rawPath: rawPath(head) });
         if (!(response instanceof Response)) {
           throw new TypeError("Handler did not return a Response");
         }

@@ -214,8 +214,18 @@ const MALFORMED: Array<{ name: string; request: string; status: number }> = [
   },
   {
     name: "an unsupported transfer coding",
-    request: "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n",
+    request: "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
     status: 501,
+  },
+  {
+    name: "Transfer-Encoding without a final chunked",
+    request: "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, identity\r\n\r\n",
+    status: 400,
+  },
+  {
+    name: "a fragment in the request-target",
+    request: "GET /index.html#top HTTP/1.1\r\nHost: a\r\n\r\n",
+    status: 400,
   },
   {
     name: "a body larger than the limit",
@@ -501,4 +511,50 @@ Deno.test("serveConnection() answers 408 to a request head that never completes"
     }
     await assertStillServing(port);
   }, { limits: { idleTimeoutMs: 100, headerTimeoutMs: 300 } });
+});
+
+Deno.test("serveConnection() refuses paths that climb out of the root as sent", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const secret = "SECRET-NEXT-TO-ROOT";
+    await Deno.writeTextFile(join(dir, "secret.txt"), secret);
+    await Deno.mkdir(join(dir, "root"));
+    await Deno.writeTextFile(join(dir, "root", "index.html"), "home");
+    await withServer(async (port) => {
+      for (
+        const path of [
+          "/../secret.txt",
+          "/%2e%2e/secret.txt",
+          "/.%2E/secret.txt",
+          "/x/../../secret.txt",
+          "/..\\secret.txt",
+          "/x\\..\\..\\secret.txt",
+          "/../index.html",
+          "/%2e%2e/index.html",
+          "//../index.html",
+        ]
+      ) {
+        const response = await exchange(port, `GET ${path} HTTP/1.1\r\nHost: a\r\n\r\n`);
+        assertEquals(response.status, 404, path);
+        assert(!response.text.includes(secret) && response.text !== "home", path);
+      }
+      // Dot segments that stay inside the root are resolved.
+      const inside = await exchange(port, "GET /x/../index.html HTTP/1.1\r\nHost: a\r\n\r\n");
+      assertEquals(inside.text, "home");
+    }, { root: join(dir, "root") });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("serveConnection() hands TRACE to the handler, which answers 405", async () => {
+  await withServer(async (port) => {
+    const response = await exchange(port, "TRACE / HTTP/1.1\r\nHost: a\r\n\r\n");
+    assertEquals(response.status, 405);
+    assertEquals(response.headers.get("allow"), "GET, HEAD, OPTIONS");
+  });
+  await withServer(async (port) => {
+    const response = await exchange(port, "TRACE /x HTTP/1.1\r\nHost: a\r\n\r\n");
+    assertEquals(response.text, "TRACE");
+  }, { handler: (request) => new Response(request.method) });
 });

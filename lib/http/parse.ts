@@ -67,6 +67,7 @@ const VALUE = 4; // field-vchar: VCHAR or obs-text (RFC 9110 §5.5)
 
 const CLASS = new Uint8Array(256);
 for (let b = 0x21; b <= 0x7e; b++) CLASS[b] |= TARGET | VALUE;
+CLASS[0x23] &= ~TARGET; // "#": a fragment is never part of a request-target (RFC 9112 §3.2)
 for (let b = 0x80; b <= 0xff; b++) CLASS[b] |= VALUE;
 for (const c of "!#$%&'*+-.^_`|~0123456789") CLASS[c.charCodeAt(0)] |= TOKEN;
 for (let b = 0x41; b <= 0x5a; b++) CLASS[b] |= TOKEN;
@@ -438,13 +439,22 @@ function mergeContentLength(previous: number, value: string): number {
   return result;
 }
 
-/** Accepts exactly `chunked`; other codings are valid HTTP we do not implement. */
+/**
+ * Accepts exactly `chunked`. RFC 9112 §6.3: when chunked is not the final
+ * coding (or is applied twice) the body length cannot be known, which is a
+ * 400; other codings before a final chunked are valid HTTP we do not
+ * implement, which is a 501.
+ */
 function chunkedFraming(value: string): BodyFraming {
   const codings = value.split(",").map((s) => s.trim().toLowerCase());
   if (codings.some((c) => c === "" || !isToken(c))) {
     throw new ParseError(400, "Malformed Transfer-Encoding");
   }
-  if (codings.length === 1 && codings[0] === "chunked") return CHUNKED;
+  const chunked = codings.filter((c) => c === "chunked").length;
+  if (codings.at(-1) !== "chunked" || chunked > 1) {
+    throw new ParseError(400, "Transfer-Encoding does not end in a single chunked");
+  }
+  if (codings.length === 1) return CHUNKED;
   throw new ParseError(501, "Transfer coding not implemented");
 }
 

@@ -46,22 +46,52 @@ export function requestUrl(head: RequestHead, scheme: string, fallbackHost: stri
 }
 
 /**
+ * The path of the request-target exactly as sent: still percent-encoded,
+ * dot segments and backslashes kept (a `URL` would already have resolved
+ * them), without the query.
+ *
+ * @param head The request head.
+ * @returns The raw path (`*` for asterisk-form).
+ *
+ * @example
+ * ```ts
+ * rawPath(head); // "/a/../b%20c" for "GET /a/../b%20c?x HTTP/1.1"
+ * ```
+ */
+export function rawPath(head: RequestHead): string {
+  let target = head.target;
+  if (head.form === "asterisk") return "*";
+  if (head.form === "absolute") {
+    const authority = target.indexOf("//") + 2;
+    const slash = target.indexOf("/", authority);
+    const query = target.indexOf("?", authority);
+    if (slash === -1 || (query !== -1 && query < slash)) return "/";
+    target = target.slice(slash);
+  }
+  const query = target.indexOf("?");
+  return query === -1 ? target : target.slice(0, query);
+}
+
+/**
  * Builds a Fetch `Request`. Header fields keep their order and repeats.
  *
  * @param head The request head.
  * @param url The request's absolute URL.
- * @param body The body stream, or null when the request has none (GET and
- * HEAD requests never carry one in the Fetch model).
- * @param signal Aborts when the client goes away.
+ * @param body The body stream, or null when the request has none (GET, HEAD
+ * and TRACE requests never carry one in the Fetch model).
  * @returns The request.
  */
 export function toRequest(
   head: RequestHead,
   url: URL,
   body: ReadableStream<Uint8Array> | null,
-  signal?: AbortSignal,
 ): Request {
   const headers = new Headers();
   for (const [name, value] of head.fields) headers.append(name, value);
-  return new Request(url, { method: head.method, headers, body, signal });
+  // Fetch refuses to construct TRACE requests (a browser defence against
+  // cross-site tracing); the handler still sees the method the client sent.
+  const forbidden = head.method === "TRACE";
+  const request = new Request(url, { method: forbidden ? "GET" : head.method, headers, body });
+  if (forbidden) Object.defineProperty(request, "method", { value: head.method });
+  return request;
 }

@@ -34,8 +34,15 @@ export interface StaticOptions {
 /** The methods a static path answers. */
 export const STATIC_ALLOW = "GET, HEAD, OPTIONS";
 
-/** A Fetch handler. */
-export type StaticHandler = (request: Request) => Promise<Response>;
+/**
+ * A Fetch handler. When the server passes the request-target's raw path
+ * (`info.rawPath`), the path is judged as the client sent it, so dot
+ * segments that climb out of the root are refused rather than resolved.
+ */
+export type StaticHandler = (
+  request: Request,
+  info?: { readonly rawPath?: string },
+) => Promise<Response>;
 
 /** A file found under the root. */
 interface Found {
@@ -66,7 +73,13 @@ export function serveStatic(options: StaticOptions): StaticHandler {
   /** Finds what `path` names, or null when it does not exist or lies outside the root. */
   const lookup = async (path: string): Promise<Found | null> => {
     rootReal ??= fs.realPath(rootPath);
-    const root = await rootReal;
+    let root: string;
+    try {
+      root = await rootReal;
+    } catch (error) {
+      rootReal = null; // Ask again next time: the failure may pass (EMFILE, a remount).
+      throw error;
+    }
     let real: string;
     try {
       real = await fs.realPath(path);
@@ -117,7 +130,7 @@ export function serveStatic(options: StaticOptions): StaticHandler {
     return withoutBodyForHead(request, errorResponse(404));
   };
 
-  return async (request: Request): Promise<Response> => {
+  return async (request: Request, info?: { readonly rawPath?: string }): Promise<Response> => {
     const method = request.method;
     if (method === "OPTIONS") {
       return new Response(null, { status: 204, headers: { allow: STATIC_ALLOW } });
@@ -127,7 +140,7 @@ export function serveStatic(options: StaticOptions): StaticHandler {
     }
     const url = new URL(request.url);
     try {
-      const path = resolvePath(url.pathname, { dotfiles: options.dotfiles });
+      const path = resolvePath(info?.rawPath ?? url.pathname, { dotfiles: options.dotfiles });
       const candidate = join(rootPath, ...path.segments);
       let found = await lookup(candidate);
       let name = path.segments.at(-1) ?? "";

@@ -32,7 +32,7 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
  * @returns The segments and whether a directory was asked for.
  * @throws {HttpError} 400 for invalid percent-encoding, encoded `/`, `\` or
  * NUL, control characters or invalid UTF-8; 404 for a path that climbs above
- * the root or names a hidden file.
+ * the root, contains a raw backslash or names a hidden file.
  *
  * @example
  * ```ts
@@ -42,6 +42,9 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
  */
 export function resolvePath(pathname: string, options: ResolveOptions = {}): StaticPath {
   if (pathname.charCodeAt(0) !== 0x2f) throw new HttpError(400, "Path must start with /");
+  // A backslash separates paths on other systems (and URL parsers turn it into
+  // "/"); a path that contains one is refused like any other way out.
+  if (pathname.includes("\\")) throw new HttpError(404);
   const raw = pathname.split("/");
   const segments: string[] = [];
   // Judged after decoding: `%2e%2e` is a dot segment too (RFC 3986 §2.3).

@@ -574,13 +574,24 @@ const FRAMING_CASES: ReadonlyArray<{
     version: "HTTP/1.0",
     status: 400,
   },
-  ...["gzip, chunked", "chunked, identity", "identity", "xchunked", "gzip", "chunked, chunked"].map(
-    (value) => ({
+  // A coding we do not implement before a final chunked: valid HTTP, not implemented.
+  ...["gzip, chunked", "deflate, gzip, chunked"].map((value) => ({
+    name: `Transfer-Encoding: ${value}`,
+    fields: [`Transfer-Encoding: ${value}`],
+    status: 501,
+  })),
+  // Chunked missing, not final, or twice: the body length cannot be known.
+  ...["chunked, identity", "identity", "xchunked", "gzip", "chunked, chunked", "chunked, gzip"]
+    .map((value) => ({
       name: `Transfer-Encoding: ${value}`,
       fields: [`Transfer-Encoding: ${value}`],
-      status: 501,
-    }),
-  ),
+      status: 400,
+    })),
+  {
+    name: "Transfer-Encoding: chunked in two fields",
+    fields: ["Transfer-Encoding: chunked", "Transfer-Encoding: chunked"],
+    status: 400,
+  },
   {
     name: "Transfer-Encoding split over two fields",
     fields: ["Transfer-Encoding: gzip", "Transfer-Encoding: chunked"],

@@ -622,6 +622,26 @@ Deno.test("serveStatic() answers 500 without details when a file cannot be opene
   assertEquals((logger.errors[0][1] as Error).message, "EIO: input/output error");
 });
 
+Deno.test("serveStatic() recovers when resolving the root fails once", async () => {
+  const logger = recordingLogger();
+  let failures = 1;
+  const fs: FileSystem = {
+    ...denoFileSystem,
+    realPath: (path) =>
+      failures-- > 0
+        ? Promise.reject(new Error("EMFILE: too many open files"))
+        : denoFileSystem.realPath(path),
+  };
+  const handler = serveStatic({ root: ROOT, fs, logger });
+  const failed = await handler(request("/style.css"));
+  assertEquals(failed.status, 500);
+  await failed.body?.cancel();
+  const recovered = await handler(request("/style.css"));
+  assertEquals(recovered.status, 200);
+  assertEquals(new Uint8Array(await recovered.arrayBuffer()), await fixture("style.css"));
+  assertEquals(logger.errors.length, 1);
+});
+
 Deno.test("serveStatic() answers 404 when a file vanishes before it is opened", async () => {
   const logger = recordingLogger();
   const fs: FileSystem = {

@@ -1,0 +1,64 @@
+import { assertEquals, assertThrows } from "../../lib/deps.ts";
+import { DEFAULT_LIMITS } from "../../lib/config.ts";
+import { ParseError } from "../../lib/errors.ts";
+import { parseRequestHead, type RequestHead } from "../../lib/http/parse.ts";
+import { rawPath, requestUrl, toRequest } from "../../lib/http/request.ts";
+
+function head(requestLine: string, ...fields: string[]): RequestHead {
+  const text = [requestLine, ...fields, "", ""].join("\r\n");
+  const parsed = parseRequestHead(new TextEncoder().encode(text), DEFAULT_LIMITS);
+  if (parsed === null) throw new Error("incomplete");
+  return parsed.head;
+}
+
+Deno.test("rawPath() returns the path as sent, without the query", () => {
+  const cases: Array<[string, string]> = [
+    ["GET /a/../b%20c?x=1 HTTP/1.1", "/a/../b%20c"],
+    ["GET / HTTP/1.1", "/"],
+    ["GET /x\\..\\y HTTP/1.1", "/x\\..\\y"],
+    ["GET http://example.com/p/../q?z HTTP/1.1", "/p/../q"],
+    ["GET http://example.com HTTP/1.1", "/"],
+    ["GET http://example.com?q=/x HTTP/1.1", "/"],
+    ["OPTIONS * HTTP/1.1", "*"],
+  ];
+  for (const [line, expected] of cases) {
+    assertEquals(rawPath(head(line, "Host: a")), expected, line);
+  }
+});
+
+Deno.test("requestUrl() appends an origin-form target to the Host", () => {
+  const url = requestUrl(
+    head("GET //evil.example/x?y HTTP/1.1", "Host: a.example:81"),
+    "http",
+    "-",
+  );
+  assertEquals(url.host, "a.example:81");
+  assertEquals(url.pathname, "//evil.example/x");
+  assertEquals(url.search, "?y");
+});
+
+Deno.test("requestUrl() uses the listening address for HTTP/1.0 without Host", () => {
+  assertEquals(
+    requestUrl(head("GET /p HTTP/1.0"), "http", "127.0.0.1:9").href,
+    "http://127.0.0.1:9/p",
+  );
+});
+
+Deno.test("requestUrl() takes the absolute-form target and refuses user information", () => {
+  assertEquals(
+    requestUrl(head("GET https://b.example/q HTTP/1.1", "Host: a"), "http", "-").href,
+    "https://b.example/q",
+  );
+  const error = assertThrows(
+    () => requestUrl(head("GET http://user:pw@b.example/ HTTP/1.1", "Host: a"), "http", "-"),
+    ParseError,
+  );
+  assertEquals((error as ParseError).status, 400);
+});
+
+Deno.test("toRequest() keeps repeated fields and the TRACE method", () => {
+  const trace = head("TRACE /t HTTP/1.1", "Host: a", "X-A: 1", "X-A: 2");
+  const request = toRequest(trace, new URL("http://a/t"), null);
+  assertEquals(request.method, "TRACE");
+  assertEquals(request.headers.get("x-a"), "1, 2");
+});
