@@ -116,7 +116,8 @@ export function reachableUrls(addr: Deno.NetAddr): string[] {
  * Runs the program.
  *
  * @param args The command-line arguments.
- * @returns The exit code: 0 after a clean stop, 2 for a usage or start-up error.
+ * @returns The exit code: 0 after a clean stop, 2 for a usage or start-up error the user
+ * can fix, 1 for any other failure to start.
  */
 export async function run(args: readonly string[]): Promise<number> {
   let server: Server;
@@ -141,7 +142,9 @@ export async function run(args: readonly string[]): Promise<number> {
       console.error(`${SERVER_NAME}: ${error.message}`);
       return 2;
     }
-    throw error;
+    // Anything else is a fault of ours, still reported in one line.
+    console.error(`${SERVER_NAME}: cannot start: ${describeError(error)}`);
+    return 1;
   }
 
   let signals = 0;
