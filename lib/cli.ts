@@ -5,7 +5,14 @@
  * @module
  */
 
-import { DEFAULT_HOST, DEFAULT_PORT, DEFAULT_ROOT, SERVER_NAME } from "./config.ts";
+import {
+  DEFAULT_HOST,
+  DEFAULT_LIMITS,
+  DEFAULT_PORT,
+  DEFAULT_ROOT,
+  type RequestLimits,
+  SERVER_NAME,
+} from "./config.ts";
 import { parseArgs } from "./deps.ts";
 
 /** What the command line asks for. */
@@ -26,6 +33,10 @@ export interface CliOptions {
   readonly hostname: string;
   /** No access log. */
   readonly quiet: boolean;
+  /** The application module to load, or null to serve files only. */
+  readonly app: string | null;
+  /** Request limits. */
+  readonly limits: Readonly<RequestLimits>;
 }
 
 /** A mistake on the command line; its message is one line meant for the user. */
@@ -37,6 +48,9 @@ export class CliError extends Error {
   }
 }
 
+const SIZE = /^([0-9]{1,15})\s*(?:([kmg])(?:i?b)?|b)?$/i;
+const SIZE_UNITS: Record<string, number> = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
 /** The text `--help` prints. */
 export const HELP_TEXT = `${SERVER_NAME}: a static web server for Deno
 
@@ -44,12 +58,18 @@ Usage: deno task serve [OPTIONS]
        ${SERVER_NAME} [OPTIONS]          (compiled binary)
 
 Options:
-  --root DIR     Document root to serve (default: ${DEFAULT_ROOT}, relative to the working directory)
-  --port N       Port to listen on (default: $PORT, else ${DEFAULT_PORT}; 0 picks a free port)
-  --host ADDR    Address to listen on (default: ${DEFAULT_HOST}; use :: for IPv6, 127.0.0.1 for local only)
-  --quiet        Do not print an access-log line per request
-  -h, --help     Show this help and exit
-  -V, --version  Print the version and exit
+  --root DIR       Document root to serve (default: ${DEFAULT_ROOT}, relative to the working directory;
+                   with --app, files are served only when --root is given)
+  --app MODULE     Run the Fetch application that MODULE exports as default (a function
+                   (request) => Response, or an object with fetch); a GET or HEAD for a file
+                   under --root is answered with the file, every other request goes to the app
+  --port N         Port to listen on (default: $PORT, else ${DEFAULT_PORT}; 0 picks a free port)
+  --host ADDR      Address to listen on (default: ${DEFAULT_HOST}; use :: for IPv6, 127.0.0.1 for local only)
+  --max-body SIZE  Largest request body, in bytes or with K, M or G (powers of 1024)
+                   (default: ${formatSize(DEFAULT_LIMITS.maxBodyBytes)}); larger → 413
+  --quiet          Do not print an access-log line per request
+  -h, --help       Show this help and exit
+  -V, --version    Print the version and exit
 
 Examples:
   deno task serve                                 serve ./${DEFAULT_ROOT} on port ${DEFAULT_PORT}
@@ -57,9 +77,10 @@ Examples:
   deno task serve --host 127.0.0.1 --port 0       local only, on a free port
   deno task serve --host :: --port 8080           every IPv6 (and, on most systems, IPv4) address
   PORT=3000 deno task serve --quiet               port from the environment, no access log
+  deno task serve --root www --app app.ts         files from ./www, everything else from app.ts
 `;
 
-const STRING_FLAGS = ["root", "port", "host"] as const;
+const STRING_FLAGS = ["root", "port", "host", "app", "max-body"] as const;
 const BOOLEAN_FLAGS = ["quiet", "help", "version"] as const;
 
 /**
@@ -99,6 +120,9 @@ export function parseCli(
   if (rootFlag === "") throw new CliError("--root needs a directory; see --help");
   const port = parsePort(flags.port as string | undefined, env.get("PORT"));
   const hostname = parseHost(flags.host as string | undefined);
+  const app = flags.app as string | undefined;
+  if (app === "") throw new CliError("--app needs a module path; see --help");
+  const maxBody = flags["max-body"] as string | undefined;
   return {
     kind: "serve",
     options: {
@@ -107,6 +131,13 @@ export function parseCli(
       port,
       hostname,
       quiet: flags.quiet === true,
+      app: app ?? null,
+      limits: {
+        ...DEFAULT_LIMITS,
+        maxBodyBytes: maxBody === undefined
+          ? DEFAULT_LIMITS.maxBodyBytes
+          : parseSize(maxBody, "--max-body"),
+      },
     },
   };
 }
@@ -120,7 +151,7 @@ function joinValues(args: readonly string[]): string[] {
   const out: string[] = [];
   const seen = new Set<string>();
   for (let i = 0; i < args.length; i++) {
-    const match = /^--?([a-z]+)(=.*)?$/s.exec(args[i]);
+    const match = /^--?([a-z][a-z-]*)(=.*)?$/s.exec(args[i]);
     const name = match?.[1] ?? "";
     if (match === null || !(STRING_FLAGS as readonly string[]).includes(name)) {
       out.push(args[i]);
@@ -158,4 +189,38 @@ function parseHost(flag: string | undefined): string {
     throw new CliError(`--host must be an IP address or host name, not "${flag}"`);
   }
   return host;
+}
+
+/**
+ * Parses a size such as `512`, `64K`, `10M`, `10MiB` or `1g`: bytes, or
+ * kibibytes, mebibytes and gibibytes (as nginx reads `k` and `m`).
+ *
+ * @param text The size.
+ * @param source The flag it came from, for the error message.
+ * @returns The size in bytes.
+ * @throws {CliError} For anything else.
+ *
+ * @example
+ * ```ts
+ * parseSize("10M", "--max-body"); // 10485760
+ * ```
+ */
+export function parseSize(text: string, source: string): number {
+  const match = SIZE.exec(text.trim());
+  const bytes = match === null
+    ? NaN
+    : Number(match[1]) * SIZE_UNITS[(match[2] ?? "").toLowerCase()];
+  if (!Number.isSafeInteger(bytes)) {
+    throw new CliError(`${source} must be a size such as 1048576, 512K, 10M or 1G, not "${text}"`);
+  }
+  return bytes;
+}
+
+/** A size in the largest unit that divides it (`10M`, `512K`, `100`). */
+export function formatSize(bytes: number): string {
+  for (const unit of ["G", "M", "K"]) {
+    const size = SIZE_UNITS[unit.toLowerCase()];
+    if (bytes >= size && bytes % size === 0) return `${bytes / size}${unit}`;
+  }
+  return String(bytes);
 }

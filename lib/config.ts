@@ -15,6 +15,11 @@ export interface RequestLimits {
   maxHeaderFields: number;
   /** Largest request body in bytes; larger → 413 and the connection closes. */
   maxBodyBytes: number;
+  /**
+   * Most unread request-body bytes read and dropped after a response so the
+   * connection can carry the next request; with more left, it closes instead.
+   */
+  maxDrainBytes: number;
   /** Time allowed to receive a whole request head; longer → 408 and close. */
   headerTimeoutMs: number;
   /** Time a connection may wait for the first byte of its next request before it is closed. */
@@ -27,6 +32,7 @@ export const DEFAULT_LIMITS: Readonly<RequestLimits> = Object.freeze({
   maxHeadBytes: 32 * 1024,
   maxHeaderFields: 100,
   maxBodyBytes: 10 * 1024 * 1024,
+  maxDrainBytes: 256 * 1024,
   headerTimeoutMs: 10_000,
   idleTimeoutMs: 5_000,
 });

@@ -19,7 +19,10 @@ import { rawPath, requestUrl, toRequest } from "./http/request.ts";
 import { BodyError, writeAll, writeResponse, type WriteResult } from "./http/response.ts";
 import type { Logger } from "./log.ts";
 
-/** What a handler learns about the connection besides the request. */
+/**
+ * What a handler learns besides the request: the fields of
+ * `Deno.ServeHandlerInfo`, and the raw path.
+ */
 export interface ServeInfo {
   /** The client's address. */
   readonly remoteAddr: Deno.NetAddr;
@@ -29,10 +32,19 @@ export interface ServeInfo {
    * than what `URL` made of it.
    */
   readonly rawPath: string;
+  /**
+   * Resolves when the whole response has been written to the connection;
+   * rejects with `Deno.errors.Interrupted` when it could not be (the client
+   * left, the body failed).
+   */
+  readonly completed: Promise<void>;
 }
 
 /** A Fetch handler: the only thing the connection layer knows about the application. */
 export type Handler = (request: Request, info: ServeInfo) => Response | Promise<Response>;
+
+/** Turns an error thrown by a handler into the response to send. */
+export type ErrorHandler = (error: unknown) => Response | Promise<Response>;
 
 /** The parts of a connection the loop uses. */
 export interface Connection {
@@ -58,6 +70,11 @@ export interface ConnectionOptions {
   logger: Logger;
   /** The `Server` header value. */
   server: string;
+  /**
+   * Answers for a handler that throws. By default an {@linkcode HttpError}
+   * becomes its status and anything else is logged and becomes 500.
+   */
+  onError?: ErrorHandler;
 }
 
 /** After an error response, input is read and dropped for at most this long ... */
@@ -118,6 +135,25 @@ export async function serveConnection(
     });
   };
 
+  /** The response for a handler that threw. */
+  const answerError = async (error: unknown, head: RequestHead): Promise<Response> => {
+    if (options.onError !== undefined) {
+      try {
+        const response = await options.onError(error);
+        if (response instanceof Response) return response;
+        throw new TypeError("onError did not return a Response");
+      } catch (failure) {
+        logger.error(`onError failed for ${head.method} ${head.target}`, failure);
+        return errorResponse(500);
+      }
+    }
+    const status = errorStatus(error);
+    if (!(error instanceof HttpError)) {
+      logger.error(`handler failed for ${head.method} ${head.target}`, error);
+    }
+    return errorResponse(status, status === 500 ? undefined : (error as Error).message);
+  };
+
   /** One request and its response; resolves to whether the connection may persist. */
   const exchange = async (head: RequestHead, started: number): Promise<boolean> => {
     if (head.framing.kind === "length" && head.framing.length > limits.maxBodyBytes) {
@@ -131,16 +167,46 @@ export async function serveConnection(
       await reject(errorStatus(error), (error as Error).message, head, started);
       return false;
     }
-    let responding = false;
+
+    const info = new ExchangeInfo(remoteAddr, rawPath(head));
+    const aborter = new AbortController();
+    let finished = false;
+    /** Ends the exchange for the handler: `completed` settles, and a failure aborts the signal. */
+    const finish = (failure: Error | null): void => {
+      if (finished) return;
+      finished = true;
+      if (failure !== null) aborter.abort();
+      info.settle(failure);
+    };
+    // Once the body is read, a read that meets the end of the stream means
+    // the client has gone (a half-close is not kept open, as in Deno.serve):
+    // the signal tells the handler to stop.
+    const watch = (): void => {
+      reader.ended().then((ended) => {
+        if (ended && !finished) aborter.abort();
+      });
+    };
+    let headWritten = false;
+    const sink = {
+      write: (p: Uint8Array): Promise<number> => {
+        headWritten = true;
+        return conn.write(p);
+      },
+    };
     const body = new BodyReader(reader, head.framing, {
       maxBodyBytes: limits.maxBodyBytes,
       // RFC 9110 §10.1.1: send 100 only when the body is actually wanted, and
       // never once the final response has begun.
       onFirstRead: head.expectContinue && head.minor === 1
         ? async () => {
-          if (!responding) await writeAll(conn, CONTINUE);
+          if (!headWritten) await writeAll(conn, CONTINUE);
         }
         : undefined,
+      onEnd: (error) => {
+        if (finished) return;
+        if (error === null) watch();
+        else aborter.abort();
+      },
     });
     // The Fetch model gives GET, HEAD and TRACE no body: drop one before the handler runs.
     const passBody = head.framing.kind !== "none" && head.method !== "GET" &&
@@ -153,6 +219,7 @@ export async function serveConnection(
         return false;
       }
     }
+    if (head.framing.kind === "none") watch();
 
     let response: Response;
     if (head.form === "asterisk") {
@@ -160,51 +227,76 @@ export async function serveConnection(
       response = new Response(null, { status: 204 });
     } else {
       try {
-        const request = toRequest(head, url, passBody ? body.stream() : null);
-        response = await handler(request, { remoteAddr, rawPath: rawPath(head) });
+        const request = toRequest(head, url, passBody ? body.stream() : null, aborter.signal);
+        response = await handler(request, info);
         if (!(response instanceof Response)) {
           throw new TypeError("Handler did not return a Response");
         }
       } catch (error) {
-        const status = errorStatus(error);
-        if (!(error instanceof HttpError)) {
-          logger.error(`handler failed for ${head.method} ${head.target}`, error);
-        }
-        response = errorResponse(status, status === 500 ? undefined : (error as Error).message);
+        response = body.failure === null ? await answerError(error, head) : errorResponse(500);
       }
     }
 
+    // A request body that failed (too large, malformed, cut short) decides
+    // the answer, whatever the handler made of it.
+    const failed = async (failure: unknown): Promise<false> => {
+      finish(new Deno.errors.Interrupted("The request body failed"));
+      if (!isDisconnect(failure)) {
+        await reject(errorStatus(failure), (failure as Error).message, head, started);
+      }
+      return false;
+    };
+    if (body.failure !== null) {
+      await response.body?.cancel().catch(() => {});
+      return await failed(body.failure);
+    }
+
     // A client that awaits 100 Continue will not send a body nobody asked for,
-    // so its bytes cannot be skipped: say now that the connection will close.
+    // so its bytes cannot be skipped; nor are more than maxDrainBytes worth
+    // reading. Either way, say now that the connection will close.
     const unreadable = head.expectContinue && !body.started && !body.done;
     const context = {
       method: head.method,
       minor: head.minor,
-      keepAlive: head.keepAlive && !unreadable,
+      keepAlive: head.keepAlive && !unreadable && body.remaining <= limits.maxDrainBytes,
       server: options.server,
     };
     let result: WriteResult;
-    responding = true;
     try {
-      result = await writeResponse(conn, response, context);
+      result = await writeResponse(sink, response, context);
     } catch (error) {
+      if (body.failure !== null && !(error instanceof BodyError && error.headSent)) {
+        return await failed(body.failure);
+      }
+      finish(new Deno.errors.Interrupted("The response could not be sent"));
       if (!(error instanceof BodyError)) throw error;
-      logger.error(`response body failed for ${head.method} ${head.target}`, error);
-      if (error.headSent) return false;
-      await reject(500, "Internal Server Error", head, started);
+      if (body.failure === null) {
+        logger.error(`response body failed for ${head.method} ${head.target}`, error);
+      }
+      if (!error.headSent) await reject(500, "Internal Server Error", head, started);
       return false;
     }
+    finish(null);
     logAccess(head, result, started);
 
-    if (!result.keepAlive) return false;
     if (!body.done) {
-      try {
-        await body.discard();
-      } catch {
+      // Unread body bytes: drop a few so the next request parses from the
+      // right byte, or close; a lingering close keeps them from resetting
+      // the connection before the client has read the response.
+      let drained = false;
+      if (result.keepAlive) {
+        try {
+          drained = await body.discard(limits.maxDrainBytes);
+        } catch {
+          return false;
+        }
+      }
+      if (!drained) {
+        linger = true;
         return false;
       }
     }
-    return true;
+    return result.keepAlive;
   };
 
   try {
@@ -223,7 +315,7 @@ export async function serveConnection(
   } catch (error) {
     if (!isDisconnect(error)) logger.error("connection failed", error);
   } finally {
-    if (linger) await lingeringClose(conn);
+    if (linger) await lingeringClose(conn, reader);
     try {
       conn.close();
     } catch {
@@ -278,7 +370,7 @@ async function readHeadInTime(
  * while, so that a response written just before closing is not destroyed by
  * a TCP reset triggered by unread input.
  */
-async function lingeringClose(conn: Connection): Promise<void> {
+async function lingeringClose(conn: Connection, reader: BufferedReader): Promise<void> {
   const timer = setTimeout(() => {
     try {
       conn.close();
@@ -288,10 +380,9 @@ async function lingeringClose(conn: Connection): Promise<void> {
   }, LINGER_MS);
   try {
     await conn.closeWrite();
-    const scratch = new Uint8Array(16 * 1024);
     let total = 0;
     while (total < LINGER_BYTES) {
-      const n = await conn.read(scratch);
+      const n = await reader.skip(LINGER_BYTES);
       if (n === null) break;
       total += n;
     }
@@ -299,6 +390,44 @@ async function lingeringClose(conn: Connection): Promise<void> {
     // The client is gone or the timer closed the connection.
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/**
+ * The {@linkcode ServeInfo} of one exchange. `completed` is made only when a
+ * handler asks for it, and is marked handled so that a failure nobody awaits is
+ * not reported as an unhandled rejection.
+ */
+class ExchangeInfo implements ServeInfo {
+  readonly remoteAddr: Deno.NetAddr;
+  readonly rawPath: string;
+  #outcome: Error | null | undefined = undefined;
+  #completed: PromiseWithResolvers<void> | null = null;
+
+  constructor(remoteAddr: Deno.NetAddr, rawPath: string) {
+    this.remoteAddr = remoteAddr;
+    this.rawPath = rawPath;
+  }
+
+  get completed(): Promise<void> {
+    if (this.#completed === null) {
+      this.#completed = Promise.withResolvers<void>();
+      this.#completed.promise.catch(() => {});
+      if (this.#outcome !== undefined) this.#deliver(this.#outcome);
+    }
+    return this.#completed.promise;
+  }
+
+  /** Records how the response ended: null when it was sent, else why not. */
+  settle(failure: Error | null): void {
+    if (this.#outcome !== undefined) return;
+    this.#outcome = failure;
+    if (this.#completed !== null) this.#deliver(failure);
+  }
+
+  #deliver(failure: Error | null): void {
+    if (failure === null) this.#completed!.resolve();
+    else this.#completed!.reject(failure);
   }
 }
 

@@ -76,6 +76,8 @@ export const dirname: (path: string) => string = stdPath.dirname;
 export const SEPARATOR: string = stdPath.SEPARATOR;
 /** Converts a `file:` URL to a path (`@std/path` `fromFileUrl`). */
 export const fromFileUrl: (url: string | URL) => string = stdPath.fromFileUrl;
+/** Converts an absolute path to a `file:` URL (`@std/path` `toFileUrl`). */
+export const toFileUrl: (path: string) => URL = stdPath.toFileUrl;
 
 /** Asserts that a value is truthy (`@std/assert` `assert`). */
 export const assert: (expr: unknown, msg?: string) => asserts expr = stdAssert.assert;

@@ -6,7 +6,7 @@
  */
 
 import { DEFAULT_LIMITS, type RequestLimits, SERVER_NAME } from "./config.ts";
-import { type Handler, isDisconnect, serveConnection } from "./connection.ts";
+import { type ErrorHandler, type Handler, isDisconnect, serveConnection } from "./connection.ts";
 import { type Logger, silentLogger } from "./log.ts";
 import denoJson from "../deno.json" with { type: "json" };
 
@@ -25,6 +25,8 @@ export interface ListenOptions {
   limits?: Partial<RequestLimits>;
   /** Where access lines and faults go; silent by default. */
   logger?: Logger;
+  /** Answers for a handler that throws; by default a logged 500. */
+  onError?: ErrorHandler;
 }
 
 /** A running server. */
@@ -35,6 +37,8 @@ export interface Server {
   readonly finished: Promise<void>;
   /** Stops accepting, closes every connection and resolves when all are done. */
   shutdown(): Promise<void>;
+  /** The same as `shutdown()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** Accept errors (such as too many open files) pause the loop from this long ... */
@@ -60,7 +64,12 @@ export function listen(options: ListenOptions): Server {
   const listener = Deno.listen({ hostname: options.hostname, port: options.port });
   const limits: RequestLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const logger = options.logger ?? silentLogger;
-  const connectionOptions = { limits, logger, server: `${SERVER_NAME}/${VERSION}` };
+  const connectionOptions = {
+    limits,
+    logger,
+    server: `${SERVER_NAME}/${VERSION}`,
+    onError: options.onError,
+  };
   const open = new Set<Deno.Conn>();
   const serving = new Set<Promise<void>>();
   let stopping = false;
@@ -96,26 +105,28 @@ export function listen(options: ListenOptions): Server {
   };
 
   const finished = acceptLoop();
-  return {
-    addr: listener.addr as Deno.NetAddr,
-    finished,
-    async shutdown(): Promise<void> {
-      if (!stopping) {
-        stopping = true;
+  const shutdown = async (): Promise<void> => {
+    if (!stopping) {
+      stopping = true;
+      try {
+        listener.close();
+      } catch {
+        // Already closed.
+      }
+      for (const conn of open) {
         try {
-          listener.close();
+          conn.close();
         } catch {
           // Already closed.
         }
-        for (const conn of open) {
-          try {
-            conn.close();
-          } catch {
-            // Already closed.
-          }
-        }
       }
-      await finished;
-    },
+    }
+    await finished;
+  };
+  return {
+    addr: listener.addr as Deno.NetAddr,
+    finished,
+    shutdown,
+    [Symbol.asyncDispose]: shutdown,
   };
 }

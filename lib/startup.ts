@@ -7,13 +7,15 @@
  * @module
  */
 
+import { AppError, loadApp } from "./app.ts";
 import { CliError, type CliOptions, HELP_TEXT, parseCli } from "./cli.ts";
 import { SERVER_NAME } from "./config.ts";
-import { authority } from "./connection.ts";
+import { authority, type Handler } from "./connection.ts";
 import { fromFileUrl, resolve } from "./deps.ts";
+import { gateway } from "./gateway.ts";
 import { consoleLogger, describeError, type Logger } from "./log.ts";
 import { listen, type Server, VERSION } from "./server.ts";
-import { serveStatic } from "./static/handler.ts";
+import { serveStatic, staticLookup } from "./static/handler.ts";
 
 /** The site bundled next to the program (in a checkout, or inside a compiled binary). */
 const BUNDLED_ROOT = fromFileUrl(new URL("../www", import.meta.url));
@@ -52,14 +54,11 @@ export async function findRoot(options: CliOptions): Promise<string> {
  *
  * @throws {CliError} When the port is taken, privileged or the address is not local.
  */
-export function listenOrExplain(
-  options: CliOptions,
-  handler: (request: Request) => Promise<Response>,
-  logger: Logger,
-): Server {
+export function listenOrExplain(options: CliOptions, handler: Handler, logger: Logger): Server {
   const where = authority({ transport: "tcp", hostname: options.hostname, port: options.port });
   try {
-    return listen({ hostname: options.hostname, port: options.port, handler, logger });
+    const { hostname, port, limits } = options;
+    return listen({ hostname, port, handler, limits, logger });
   } catch (error) {
     if (error instanceof Deno.errors.AddrInUse) {
       throw new CliError(
@@ -132,13 +131,28 @@ export async function run(args: readonly string[]): Promise<number> {
       return 0;
     }
     const options = command.options;
-    const root = await findRoot(options);
     const logger = consoleLogger({ quiet: options.quiet });
-    server = listenOrExplain(options, serveStatic({ root, logger }), logger);
-    console.log(`${SERVER_NAME} ${VERSION} serving ${root}`);
+    let handler: Handler;
+    let what: string;
+    if (options.app === null) {
+      const root = await findRoot(options);
+      handler = serveStatic(root, { logger });
+      what = root;
+    } else if (!options.rootGiven) {
+      // With an application, files are served only from a root that was asked for.
+      handler = await loadApp(options.app);
+      what = options.app;
+    } else {
+      const app = await loadApp(options.app);
+      const root = await findRoot(options);
+      handler = gateway(staticLookup(root, { logger }), app);
+      what = `${options.app} with files from ${root}`;
+    }
+    server = listenOrExplain(options, handler, logger);
+    console.log(`${SERVER_NAME} ${VERSION} serving ${what}`);
     for (const url of reachableUrls(server.addr)) console.log(`  ${url}`);
   } catch (error) {
-    if (error instanceof CliError) {
+    if (error instanceof CliError || error instanceof AppError) {
       console.error(`${SERVER_NAME}: ${error.message}`);
       return 2;
     }
@@ -147,6 +161,12 @@ export async function run(args: readonly string[]): Promise<number> {
     return 1;
   }
 
+  // A promise an application forgets to handle must not stop every other request.
+  const unhandled = (event: PromiseRejectionEvent): void => {
+    event.preventDefault();
+    console.error(`${SERVER_NAME}: unhandled rejection: ${describeError(event.reason)}`);
+  };
+  globalThis.addEventListener("unhandledrejection", unhandled);
   let signals = 0;
   const stop = () => {
     if (++signals > 1) Deno.exit(1);
@@ -156,5 +176,6 @@ export async function run(args: readonly string[]): Promise<number> {
   for (const name of names) Deno.addSignalListener(name, stop);
   await server.finished;
   for (const name of names) Deno.removeSignalListener(name, stop);
+  globalThis.removeEventListener("unhandledrejection", unhandled);
   return 0;
 }

@@ -29,7 +29,7 @@ export async function withServer(
   fn: (port: number, server: Server) => Promise<void>,
   options: TestServerOptions = {},
 ): Promise<void> {
-  const handler = options.handler ?? serveStatic({ root: options.root ?? WWW });
+  const handler = options.handler ?? serveStatic(options.root ?? WWW);
   const server = listen({
     hostname: "127.0.0.1",
     port: 0,

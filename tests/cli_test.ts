@@ -11,7 +11,8 @@ import {
   assertStringIncludes,
   assertThrows,
 } from "../lib/deps.ts";
-import { CliError, HELP_TEXT, parseCli } from "../lib/cli.ts";
+import { CliError, formatSize, HELP_TEXT, parseCli, parseSize } from "../lib/cli.ts";
+import { DEFAULT_LIMITS } from "../lib/config.ts";
 import { VERSION } from "../lib/server.ts";
 import denoJson from "../deno.json" with { type: "json" };
 
@@ -21,7 +22,15 @@ const env = (vars: Record<string, string>) => ({ get: (name: string) => vars[nam
 Deno.test("parseCli() applies the documented defaults", () => {
   assertEquals(parseCli([], noEnv), {
     kind: "serve",
-    options: { root: "www", rootGiven: false, port: 8000, hostname: "0.0.0.0", quiet: false },
+    options: {
+      root: "www",
+      rootGiven: false,
+      port: 8000,
+      hostname: "0.0.0.0",
+      quiet: false,
+      app: null,
+      limits: DEFAULT_LIMITS,
+    },
   });
 });
 
@@ -39,6 +48,13 @@ const ACCEPTED: Array<
   { args: ["--host", "127.0.0.1"], expect: { hostname: "127.0.0.1" } },
   { args: ["--quiet"], expect: { quiet: true } },
   { args: ["--", "--port", "1234"], expect: { port: 1234 } },
+  { args: ["--app", "app.ts"], expect: { app: "app.ts", rootGiven: false } },
+  { args: ["--app=./a/app.ts", "--root", "site"], expect: { app: "./a/app.ts", root: "site" } },
+  {
+    args: ["--max-body", "1M"],
+    expect: { limits: { ...DEFAULT_LIMITS, maxBodyBytes: 1024 * 1024 } },
+  },
+  { args: ["--max-body=0"], expect: { limits: { ...DEFAULT_LIMITS, maxBodyBytes: 0 } } },
 ];
 
 for (const { args, vars, expect } of ACCEPTED) {
@@ -64,7 +80,38 @@ const REJECTED: Array<{ args: string[]; vars?: Record<string, string>; message: 
   { args: ["--bogus"], message: "unknown option --bogus" },
   { args: ["stray"], message: "unexpected argument stray" },
   { args: ["--port", "1", "--port", "2"], message: "--port is given more than once" },
+  { args: ["--app"], message: "--app needs a value" },
+  { args: ["--app="], message: "--app needs a module path" },
+  { args: ["--max-body", "ten"], message: "--max-body must be a size" },
+  { args: ["--max-body", "-1"], message: "--max-body must be a size" },
+  { args: ["--max-body", "10T"], message: "--max-body must be a size" },
+  { args: ["--max-body"], message: "--max-body needs a value" },
 ];
+
+Deno.test("parseSize() reads bytes and K, M, G in powers of 1024", () => {
+  const cases: [string, number][] = [
+    ["0", 0],
+    ["1536", 1536],
+    ["512K", 512 * 1024],
+    ["512k", 512 * 1024],
+    ["10M", 10 * 1024 * 1024],
+    ["10MiB", 10 * 1024 * 1024],
+    ["10 MB", 10 * 1024 * 1024],
+    ["2g", 2 * 1024 ** 3],
+    ["100b", 100],
+  ];
+  for (const [text, bytes] of cases) assertEquals(parseSize(text, "--x"), bytes, text);
+  for (const text of ["", "M", "1.5M", "1 K B", "10ib", "0x10", "9999999999999999"]) {
+    assertThrows(() => parseSize(text, "--x"), CliError, "--x must be a size");
+  }
+});
+
+Deno.test("formatSize() names a size in the largest unit that divides it", () => {
+  assertEquals(formatSize(10 * 1024 * 1024), "10M");
+  assertEquals(formatSize(512 * 1024), "512K");
+  assertEquals(formatSize(3 * 1024 ** 3), "3G");
+  assertEquals(formatSize(1000), "1000");
+});
 
 for (const { args, vars, message } of REJECTED) {
   Deno.test(`parseCli() rejects ${JSON.stringify(args)}${vars ? ` with ${JSON.stringify(vars)}` : ""}`, () => {

@@ -100,7 +100,7 @@ Deno.test("listen() redirects a directory without its slash, keeping the query",
 Deno.test("listen() listens on IPv6 loopback", async () => {
   let server;
   try {
-    server = listen({ hostname: "::1", port: 0, handler: serveStatic({ root: WWW }) });
+    server = listen({ hostname: "::1", port: 0, handler: serveStatic(WWW) });
   } catch (error) {
     if (error instanceof Deno.errors.AddrNotAvailable) return; // no IPv6 on this machine
     throw error;

@@ -23,6 +23,11 @@ export interface BodyReaderOptions {
   maxBodyBytes: number;
   /** Called once, before the first byte is read (to send `100 Continue`). */
   onFirstRead?: () => Promise<void>;
+  /**
+   * Called once when the body has been read to its end (with null) or has
+   * failed (with the error): too large, malformed, or the client gone.
+   */
+  onEnd?: (error: unknown) => void;
 }
 
 const CHUNK_SIZE_LINE = /^([0-9A-Fa-f]{1,15})[ \t]*(;[\t\x20-\x7e\x80-\xff]*)?$/;
@@ -74,6 +79,20 @@ export class BodyReader {
     return this.#received;
   }
 
+  /** Why reading failed, or null. */
+  get failure(): unknown {
+    return this.#failure;
+  }
+
+  /**
+   * Bytes still to come, when the framing tells (a fixed length); -1 for a
+   * chunked body that is not done.
+   */
+  get remaining(): number {
+    if (this.#done) return 0;
+    return this.#chunked ? -1 : this.#remaining;
+  }
+
   /**
    * Reads the next piece of the body.
    *
@@ -104,46 +123,58 @@ export class BodyReader {
       this.#count(piece.length);
       if (this.#remaining === 0) {
         if (this.#chunked) await this.#endOfChunkData();
-        else this.#done = true;
+        else this.#finish();
       }
       return piece;
     } catch (error) {
-      this.#failure = error;
+      this.#fail(error);
       throw error;
     }
   }
 
   /**
-   * Reads and drops the rest of the body.
+   * Reads and drops the rest of the body, or as much of it as `maxBytes`
+   * allows.
    *
+   * @param maxBytes The most bytes to drop (the size limit still applies).
+   * @returns True when the body is done; false when more than `maxBytes` remained.
    * @throws The same errors as {@linkcode BodyReader.read}.
    */
-  async discard(): Promise<void> {
-    if (!this.#chunked && !this.#done && this.#failure === null) {
+  async discard(maxBytes: number = Infinity): Promise<boolean> {
+    if (this.#failure !== null) throw this.#failure;
+    if (this.#done) return true;
+    const limit = this.#received + maxBytes;
+    if (!this.#chunked) {
       // A fixed body is dropped without copying it.
       if (this.#received + this.#remaining > this.#options.maxBodyBytes) {
-        this.#failure = new HttpError(413, "Request body is larger than the limit");
-        throw this.#failure;
+        const error = new HttpError(413, "Request body is larger than the limit");
+        this.#fail(error);
+        throw error;
       }
+      if (this.#received + this.#remaining > limit) return false;
       if (!this.#started) {
         this.#started = true;
         await this.#options.onFirstRead?.();
       }
       while (this.#remaining > 0) {
-        const n = await this.#reader.skip(this.#remaining);
-        if (n === null) {
-          this.#failure = new ParseError(400, "Incomplete body");
-          throw this.#failure;
+        let n: number | null;
+        try {
+          n = await this.#reader.skip(this.#remaining);
+          if (n === null) throw new ParseError(400, "Incomplete body");
+        } catch (error) {
+          this.#fail(error);
+          throw error;
         }
         this.#remaining -= n;
         this.#received += n;
       }
-      this.#done = true;
-      return;
+      this.#finish();
+      return true;
     }
-    while (await this.read() !== null) {
-      // Dropped.
+    while (this.#received <= limit) {
+      if (await this.read() === null) return true;
     }
+    return false;
   }
 
   /**
@@ -160,6 +191,17 @@ export class BodyReader {
     }, { highWaterMark: 0 });
   }
 
+  #finish(): void {
+    this.#done = true;
+    this.#options.onEnd?.(null);
+  }
+
+  #fail(error: unknown): void {
+    if (this.#failure !== null) return;
+    this.#failure = error;
+    this.#options.onEnd?.(error);
+  }
+
   #count(n: number): void {
     this.#received += n;
     if (this.#received > this.#options.maxBodyBytes) {
@@ -174,7 +216,7 @@ export class BodyReader {
     const size = parseInt(match[1], 16);
     if (size === 0) {
       await this.#skipTrailer();
-      this.#done = true;
+      this.#finish();
       return;
     }
     if (this.#received + size > this.#options.maxBodyBytes) {

@@ -34,6 +34,7 @@ export class BufferedReader {
   #start = 0;
   #end = 0;
   #eof = false;
+  #filling: Promise<boolean> | null = null;
 
   /**
    * @param source Where bytes come from.
@@ -52,13 +53,25 @@ export class BufferedReader {
   /**
    * Reads more bytes from the source into the buffer, making room by moving
    * unconsumed bytes to the front or, when they fill it, by growing it up to
-   * `maxBuffered` bytes.
+   * `maxBuffered` bytes. A call made while a read is already under way waits
+   * for that read instead of starting another.
    *
    * @returns False at end of stream.
    * @throws {ParseError} 431 when `maxBuffered` unconsumed bytes fill the buffer.
    */
-  async fill(maxBuffered: number = INITIAL_SIZE): Promise<boolean> {
-    if (this.#eof) return false;
+  fill(maxBuffered: number = INITIAL_SIZE): Promise<boolean> {
+    if (this.#filling !== null) return this.#filling;
+    if (this.#eof) return Promise.resolve(false);
+    const filling = this.#fill(maxBuffered);
+    this.#filling = filling;
+    const clear = () => {
+      this.#filling = null;
+    };
+    filling.then(clear, clear);
+    return filling;
+  }
+
+  async #fill(maxBuffered: number): Promise<boolean> {
     if (this.#end === this.#buf.length) {
       const pending = this.#end - this.#start;
       if (pending === this.#buf.length) {
@@ -81,6 +94,26 @@ export class BufferedReader {
     }
     this.#end += n;
     return true;
+  }
+
+  /**
+   * Reads ahead once, while nothing else is being read, to learn whether the
+   * peer has closed its side: the next request's bytes (if any) stay in the
+   * buffer. Never rejects.
+   *
+   * @returns True when the stream has ended or failed; false when bytes
+   * arrived or the buffer has no room to read into.
+   */
+  async ended(): Promise<boolean> {
+    if (this.#eof) return true;
+    if (this.#filling === null && this.#start === 0 && this.#end === this.#buf.length) {
+      return false;
+    }
+    try {
+      return !await this.fill(this.#buf.length);
+    } catch {
+      return true;
+    }
   }
 
   /**

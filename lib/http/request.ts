@@ -79,19 +79,22 @@ export function rawPath(head: RequestHead): string {
  * @param url The request's absolute URL.
  * @param body The body stream, or null when the request has none (GET, HEAD
  * and TRACE requests never carry one in the Fetch model).
+ * @param signal Aborts when the client goes away before the response is sent.
  * @returns The request.
  */
 export function toRequest(
   head: RequestHead,
   url: URL,
   body: ReadableStream<Uint8Array> | null,
+  signal?: AbortSignal,
 ): Request {
   const headers = new Headers();
   for (const [name, value] of head.fields) headers.append(name, value);
   // Fetch refuses to construct TRACE requests (a browser defence against
   // cross-site tracing); the handler still sees the method the client sent.
   const forbidden = head.method === "TRACE";
-  const request = new Request(url, { method: forbidden ? "GET" : head.method, headers, body });
+  const method = forbidden ? "GET" : head.method;
+  const request = new Request(url, { method, headers, body, signal });
   if (forbidden) Object.defineProperty(request, "method", { value: head.method });
   return request;
 }

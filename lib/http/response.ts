@@ -151,6 +151,27 @@ function declaredLength(headers: Headers): number {
   return Number(value);
 }
 
+/**
+ * The size of a body that is complete at once (a string or bytes given to
+ * `new Response`), so HEAD carries the Content-Length that GET would; -1
+ * for a body that is still being produced, which is not waited for.
+ */
+async function readyLength(body: ReadableStream<Uint8Array>): Promise<number> {
+  const reader = body.getReader();
+  try {
+    let length = 0;
+    for (let i = 0; i < 2; i++) {
+      const result = await Promise.race([reader.read().catch(() => undefined), nextTask()]);
+      if (result === undefined) return -1;
+      if (result.done) return length;
+      length += result.value.length;
+    }
+    return -1;
+  } finally {
+    reader.releaseLock();
+  }
+}
+
 /** Resolves with `undefined` after the current macrotask. */
 function nextTask(): Promise<undefined> {
   return new Promise((resolve) => setTimeout(() => resolve(undefined), 0));
@@ -191,9 +212,10 @@ export async function writeResponse(
   const body = response.body;
 
   if (context.method === "HEAD" || isBodylessStatus(status) || body === null) {
-    await body?.cancel().catch(() => {});
     let length = body === null && !isBodylessStatus(status) ? 0 : -1;
     if (declared !== -1 && status !== 204 && status >= 200) length = declared;
+    else if (body !== null && !isBodylessStatus(status)) length = await readyLength(body);
+    await body?.cancel().catch(() => {});
     if (length !== -1) framing.push(["content-length", String(length)]);
     connectionField();
     const head = serializeHead(status, reason, response.headers, framing, context.server);

@@ -1,7 +1,11 @@
 /**
- * The static-file layer as a plain Fetch handler: which file a request names
+ * The static-file layer as Fetch handlers: which file a request names
  * (method, path resolution, symlink containment, directories, index and
  * not-found page). How a file is sent lives in `send.ts`.
+ *
+ * {@linkcode staticLookup} answers only what a file answers and reports a
+ * miss otherwise, so a gateway can hand the request to an application;
+ * {@linkcode serveStatic} turns misses into 404, 405 and 400 pages.
  *
  * @module
  */
@@ -15,10 +19,8 @@ import { mediaTypeOf } from "./media_type.ts";
 import { canonicalPath, resolvePath } from "./resolve.ts";
 import { sendFile } from "./send.ts";
 
-/** Options for {@linkcode serveStatic}. */
+/** Options for {@linkcode serveStatic} and {@linkcode staticLookup}. */
 export interface StaticOptions {
-  /** The document root; relative paths are resolved against the working directory. */
-  root: string;
   /** The file served for a directory (default `index.html`). */
   index?: string;
   /** The page (relative to the root) served with 404, or null for a built-in one (default `404.html`). */
@@ -35,14 +37,112 @@ export interface StaticOptions {
 export const STATIC_ALLOW = "GET, HEAD, OPTIONS";
 
 /**
- * A Fetch handler. When the server passes the request-target's raw path
- * (`info.rawPath`), the path is judged as the client sent it, so dot
- * segments that climb out of the root are refused rather than resolved.
+ * What the server tells a handler besides the request. When it carries the
+ * request-target's raw path, the path is judged as the client sent it, so
+ * dot segments that climb out of the root are refused rather than resolved;
+ * without it the static layer uses the URL's (already normalised) path.
  */
-export type StaticHandler = (
-  request: Request,
-  info?: { readonly rawPath?: string },
-) => Promise<Response>;
+export interface StaticInfo {
+  /** The path as sent, still percent-encoded. */
+  readonly rawPath?: string;
+}
+
+/** A Fetch handler over the static layer. */
+export type StaticHandler = (request: Request, info?: StaticInfo) => Promise<Response>;
+
+/**
+ * Why the static layer has no file for a request: the method is not GET or
+ * HEAD (405), the path cannot name a file (400), or nothing is there (404).
+ */
+export interface StaticMiss {
+  /** The status a server of files alone answers with. */
+  readonly status: 400 | 404 | 405;
+  /** A public explanation. */
+  readonly message?: string;
+}
+
+/**
+ * Looks a request up under the root: a `Response` when a file (or a
+ * directory's index) answers it, with preconditions, ranges and redirects
+ * applied; a {@linkcode StaticMiss} otherwise, so that a caller can pass the
+ * request on to an application.
+ */
+export type StaticLookup = (request: Request, info?: StaticInfo) => Promise<Response | StaticMiss>;
+
+const NOT_FOUND: StaticMiss = Object.freeze({ status: 404 });
+const NOT_ALLOWED: StaticMiss = Object.freeze({ status: 405 });
+
+/**
+ * Creates the lookup behind {@linkcode serveStatic}: GET and HEAD requests
+ * for files that exist are answered; everything else is a miss.
+ *
+ * @param root The document root; a relative path is resolved against the working directory.
+ * @param options How to treat directories and dotfiles.
+ * @returns The lookup.
+ *
+ * @example
+ * ```ts
+ * const files = staticLookup("www");
+ * const result = await files(new Request("http://localhost/"));
+ * const response = result instanceof Response ? result : new Response("none", { status: 404 });
+ * ```
+ */
+export function staticLookup(root: string, options: StaticOptions = {}): StaticLookup {
+  return createLookup(new DocumentRoot(root, options.fs ?? denoFileSystem), options);
+}
+
+/**
+ * Creates a Fetch handler that serves files under `root` and answers what
+ * has no file with the root's `404.html` (or a built-in page), 405 with
+ * `Allow` for methods other than GET, HEAD and OPTIONS, and 400 for paths
+ * that cannot name a file.
+ *
+ * @param root The document root; a relative path is resolved against the working directory.
+ * @param options How to treat directories, dotfiles and misses.
+ * @returns The handler.
+ *
+ * @example
+ * ```ts
+ * const files = serveStatic("www");
+ * const response = await files(new Request("http://localhost/"));
+ * ```
+ */
+export function serveStatic(root: string, options: StaticOptions = {}): StaticHandler {
+  const documentRoot = new DocumentRoot(root, options.fs ?? denoFileSystem);
+  const lookup = createLookup(documentRoot, options);
+  const logger = options.logger ?? silentLogger;
+  const notFoundPage = options.notFoundPage === undefined ? "404.html" : options.notFoundPage;
+
+  const notFound = async (request: Request): Promise<Response> => {
+    if (notFoundPage !== null) {
+      try {
+        const found = await documentRoot.find(join(documentRoot.path, notFoundPage));
+        if (found?.stat.isFile) {
+          const response = await documentRoot.send(request, found, notFoundPage, 404);
+          if (response !== null) return response;
+        }
+      } catch (error) {
+        logger.error("cannot read the not-found page", error);
+      }
+    }
+    return withoutBodyForHead(request, errorResponse(404));
+  };
+
+  return async (request: Request, info?: StaticInfo): Promise<Response> => {
+    const result = await lookup(request, info);
+    if (result instanceof Response) return result;
+    if (result.status === 404) return await notFound(request);
+    if (result.status === 405) {
+      if (request.method === "OPTIONS") {
+        return new Response(null, { status: 204, headers: { allow: STATIC_ALLOW } });
+      }
+      return errorResponse(405, undefined, { allow: STATIC_ALLOW });
+    }
+    // A path that cannot be a file name is bad input: answer and close.
+    const headers = { connection: "close" };
+    return withoutBodyForHead(request, errorResponse(result.status, result.message, headers));
+  };
+}
 
 /** A file found under the root. */
 interface Found {
@@ -50,57 +150,48 @@ interface Found {
   readonly stat: FileStat;
 }
 
-/**
- * Creates a Fetch handler that serves files under `root`.
- *
- * @param options The root and how to treat directories, dotfiles and misses.
- * @returns The handler.
- *
- * @example
- * ```ts
- * const handler = serveStatic({ root: "www" });
- * const response = await handler(new Request("http://localhost/"));
- * ```
- */
-export function serveStatic(options: StaticOptions): StaticHandler {
-  const fs = options.fs ?? denoFileSystem;
-  const logger = options.logger ?? silentLogger;
-  const index = options.index ?? "index.html";
-  const notFoundPage = options.notFoundPage === undefined ? "404.html" : options.notFoundPage;
-  const rootPath = resolve(options.root);
-  let rootReal: Promise<string> | null = null;
+/** Finding and opening files under one root, whose real path is learnt once. */
+class DocumentRoot {
+  readonly path: string;
+  readonly #fs: FileSystem;
+  #real: Promise<string> | null = null;
+
+  constructor(root: string, fs: FileSystem) {
+    this.path = resolve(root);
+    this.#fs = fs;
+  }
 
   /** Finds what `path` names, or null when it does not exist or lies outside the root. */
-  const lookup = async (path: string): Promise<Found | null> => {
-    rootReal ??= fs.realPath(rootPath);
+  async find(path: string): Promise<Found | null> {
+    this.#real ??= this.#fs.realPath(this.path);
     let root: string;
     try {
-      root = await rootReal;
+      root = await this.#real;
     } catch (error) {
-      rootReal = null; // Ask again next time: the failure may pass (EMFILE, a remount).
+      this.#real = null; // Ask again next time: the failure may pass (EMFILE, a remount).
       throw error;
     }
     let real: string;
     try {
-      real = await fs.realPath(path);
+      real = await this.#fs.realPath(path);
     } catch (error) {
       if (isNotFound(error)) return null;
       throw error;
     }
     // A symlink may point anywhere; only what really lies under the root is served.
-    if (real !== root && !real.startsWith(root.endsWith(SEPARATOR) ? root : root + SEPARATOR)) {
-      return null;
-    }
+    const prefix = root.endsWith(SEPARATOR) ? root : root + SEPARATOR;
+    if (real !== root && !real.startsWith(prefix)) return null;
     try {
-      return { path: real, stat: await fs.stat(real) };
+      return { path: real, stat: await this.#fs.stat(real) };
     } catch (error) {
       if (isNotFound(error)) return null;
       throw error;
     }
-  };
+  }
 
-  const send = async (request: Request, found: Found, name: string, status = 200) => {
-    const file = await fs.open(found.path);
+  /** Opens a found file and answers with it; null when it is no longer a regular file. */
+  async send(request: Request, found: Found, name: string, status = 200): Promise<Response | null> {
+    const file = await this.#fs.open(found.path);
     let stat: FileStat;
     try {
       stat = await file.stat();
@@ -113,60 +204,44 @@ export function serveStatic(options: StaticOptions): StaticHandler {
       return null;
     }
     return sendFile(request, file, stat, mediaTypeOf(name), status);
-  };
+  }
+}
 
-  const notFound = async (request: Request): Promise<Response> => {
-    if (notFoundPage !== null) {
-      try {
-        const found = await lookup(join(rootPath, notFoundPage));
-        if (found?.stat.isFile) {
-          const response = await send(request, found, notFoundPage, 404);
-          if (response !== null) return response;
-        }
-      } catch (error) {
-        logger.error("cannot read the not-found page", error);
-      }
-    }
-    return withoutBodyForHead(request, errorResponse(404));
-  };
+function createLookup(root: DocumentRoot, options: StaticOptions): StaticLookup {
+  const logger = options.logger ?? silentLogger;
+  const index = options.index ?? "index.html";
 
-  return async (request: Request, info?: { readonly rawPath?: string }): Promise<Response> => {
+  return async (request: Request, info?: StaticInfo): Promise<Response | StaticMiss> => {
     const method = request.method;
-    if (method === "OPTIONS") {
-      return new Response(null, { status: 204, headers: { allow: STATIC_ALLOW } });
-    }
-    if (method !== "GET" && method !== "HEAD") {
-      return errorResponse(405, undefined, { allow: STATIC_ALLOW });
-    }
+    if (method !== "GET" && method !== "HEAD") return NOT_ALLOWED;
     const url = new URL(request.url);
     try {
       const path = resolvePath(info?.rawPath ?? url.pathname, { dotfiles: options.dotfiles });
-      const candidate = join(rootPath, ...path.segments);
-      let found = await lookup(candidate);
+      const candidate = join(root.path, ...path.segments);
+      let found = await root.find(candidate);
       let name = path.segments.at(-1) ?? "";
-      if (found === null) return await notFound(request);
+      if (found === null) return NOT_FOUND;
       if (found.stat.isDirectory) {
+        // A directory is answered only through its index; without one it is a miss.
+        const indexFound = await root.find(join(candidate, index));
+        if (indexFound === null || !indexFound.stat.isFile) return NOT_FOUND;
         if (!path.directory) {
           const location = canonicalPath(path.segments, true) + url.search;
           return new Response(null, { status: 301, headers: { location } });
         }
-        found = await lookup(join(candidate, index));
+        found = indexFound;
         name = index;
-        if (found === null) return await notFound(request);
       } else if (path.directory) {
         // "/file.html/" names a directory that does not exist.
-        return await notFound(request);
+        return NOT_FOUND;
       }
-      if (!found.stat.isFile) return await notFound(request);
-      return await send(request, found, name) ?? await notFound(request);
+      if (!found.stat.isFile) return NOT_FOUND;
+      return await root.send(request, found, name) ?? NOT_FOUND;
     } catch (error) {
       if (error instanceof HttpError) {
-        if (error.status === 404) return await notFound(request);
-        // A path that cannot be a file name is bad input: answer and close.
-        const headers = { connection: "close" };
-        return withoutBodyForHead(request, errorResponse(error.status, error.message, headers));
+        return error.status === 400 ? { status: 400, message: error.message } : NOT_FOUND;
       }
-      if (isNotFound(error)) return await notFound(request);
+      if (isNotFound(error)) return NOT_FOUND;
       logger.error(`cannot serve ${url.pathname}`, error);
       return withoutBodyForHead(request, errorResponse(500));
     }

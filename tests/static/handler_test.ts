@@ -42,7 +42,7 @@ async function fetchStatic(
   init: RequestInit = {},
   options: Partial<StaticOptions> = {},
 ): Promise<Response> {
-  return await serveStatic({ root: ROOT, ...options })(request(path, init));
+  return await serveStatic(ROOT, options)(request(path, init));
 }
 
 async function bytesOf(response: Response): Promise<Uint8Array> {
@@ -171,8 +171,6 @@ Deno.test("serveStatic() redirects a directory without a slash, keeping the quer
   const cases: [string, string][] = [
     ["/docs?q=1", "/docs/?q=1"],
     ["/docs", "/docs/"],
-    ["/noindex", "/noindex/"],
-    ["/.well-known", "/.well-known/"],
     ["/docs/../docs", "/docs/"],
   ];
   for (const [path, location] of cases) {
@@ -221,8 +219,8 @@ Deno.test("serveStatic() answers a missing file with the built-in page without 4
   };
   await check(await fetchStatic("/missing.html", {}, { notFoundPage: null }));
   await withTempDir({ "index.html": "<p>home</p>" }, async (dir) => {
-    await check(await serveStatic({ root: dir })(request("/missing.html")));
-    const head = await serveStatic({ root: dir })(request("/missing.html", { method: "HEAD" }));
+    await check(await serveStatic(dir)(request("/missing.html")));
+    const head = await serveStatic(dir)(request("/missing.html", { method: "HEAD" }));
     assertEquals(head.status, 404);
     assertEquals(head.body, null);
   });
@@ -261,22 +259,24 @@ Deno.test("serveStatic() hides a dot-directory that exists", async () => {
     ".well-known/security.txt": "x",
   };
   await withTempDir(files, async (root) => {
-    const hidden = await serveStatic({ root })(request("/.git/config"));
+    const hidden = await serveStatic(root)(request("/.git/config"));
     assertEquals(hidden.status, 404);
     assert(!(await hidden.text()).includes("[core]"));
-    const shown = await serveStatic({ root, dotfiles: true })(request("/.git/config"));
+    const shown = await serveStatic(root, { dotfiles: true })(request("/.git/config"));
     assertEquals(shown.status, 200);
     assertEquals(await shown.text(), "[core]\n");
-    const wellKnown = await serveStatic({ root })(request("/.well-known/security.txt"));
+    const wellKnown = await serveStatic(root)(request("/.well-known/security.txt"));
     assertEquals(wellKnown.status, 200);
     assertEquals(await wellKnown.text(), "x");
   });
 });
 
-Deno.test("serveStatic() answers 404 for a folder without index and a file with a slash", async () => {
+Deno.test("serveStatic() answers 404 for a folder without index, with or without a slash, and a file with a slash", async () => {
   for (
     const path of [
       "/noindex/",
+      "/noindex",
+      "/.well-known",
       "/index.html/",
       "/docs/guide.html/",
       "/with%20space.txt/",
@@ -385,7 +385,7 @@ Deno.test("serveStatic() answers Range: bytes=0-1 with 206 and two bytes", async
 Deno.test("serveStatic() answers single ranges of a large file byte for byte", async () => {
   const data = dataBytes();
   await withTempDir({ "data.bin": data }, async (root) => {
-    const handler = serveStatic({ root });
+    const handler = serveStatic(root);
     const size = data.length;
     const cases: [string, number, number][] = [
       ["bytes=0-1", 0, 1],
@@ -471,7 +471,7 @@ Deno.test("serveStatic() answers several ranges with multipart/byteranges in the
   const data = dataBytes();
   await withTempDir({ "data.bin": data }, async (root) => {
     const size = data.length;
-    const response = await serveStatic({ root })(
+    const response = await serveStatic(root)(
       request("/data.bin", { headers: { range: "bytes=-3, 100000-170000,0-1" } }),
     );
     assertEquals(response.status, 206);
@@ -531,7 +531,7 @@ Deno.test("serveStatic() ignores Range for HEAD", async () => {
 Deno.test("serveStatic() sends a large file byte for byte", async () => {
   const data = dataBytes();
   await withTempDir({ "data.bin": data }, async (root) => {
-    const response = await serveStatic({ root })(request("/data.bin"));
+    const response = await serveStatic(root)(request("/data.bin"));
     assertEquals(response.status, 200);
     assertEquals(response.headers.get("content-type"), "application/octet-stream");
     assertEquals(response.headers.get("content-length"), String(DATA_SIZE));
@@ -545,7 +545,7 @@ Deno.test("serveStatic() never serves a file next to the root", async () => {
   const secret = "TOP-SECRET-NEXT-TO-ROOT";
   const files = { "secret.txt": secret, "root/index.html": "home", "root/docs/index.html": "docs" };
   await withTempDir(files, async (dir) => {
-    const handler = serveStatic({ root: join(dir, "root") });
+    const handler = serveStatic(join(dir, "root"));
     const paths = [
       "/../secret.txt",
       "/%2e%2e/secret.txt",
@@ -581,7 +581,7 @@ Deno.test("serveStatic() follows symlinks only to files inside the root", async 
     await Deno.symlink(join(dir, "outdir"), join(root, "outdir"));
     await Deno.symlink(join(root, "inner.txt"), join(root, "in.txt"));
     await Deno.symlink("inner.txt", join(root, "relative-in.txt"));
-    const handler = serveStatic({ root });
+    const handler = serveStatic(root);
     for (const path of ["/out.txt", "/relative-out.txt", "/outdir/x.txt", "/outdir/", "/outdir"]) {
       const response = await handler(request(path));
       assertEquals(response.status, 404, path);
@@ -598,7 +598,7 @@ Deno.test("serveStatic() follows symlinks only to files inside the root", async 
 Deno.test("serveStatic() serves a root that is itself a symlink", async () => {
   await withTempDir({ "real/index.html": "home" }, async (dir) => {
     await Deno.symlink(join(dir, "real"), join(dir, "link"));
-    const response = await serveStatic({ root: join(dir, "link") })(request("/"));
+    const response = await serveStatic(join(dir, "link"))(request("/"));
     assertEquals(response.status, 200);
     assertEquals(await response.text(), "home");
   });
@@ -610,7 +610,7 @@ Deno.test("serveStatic() answers 500 without details when a file cannot be opene
     ...denoFileSystem,
     open: () => Promise.reject(new Error("EIO: input/output error")),
   };
-  const response = await serveStatic({ root: ROOT, fs, logger })(request("/style.css"));
+  const response = await serveStatic(ROOT, { fs, logger })(request("/style.css"));
   assertEquals(response.status, 500);
   assertEquals(response.headers.get("content-type"), HTML);
   const body = await response.text();
@@ -632,7 +632,7 @@ Deno.test("serveStatic() recovers when resolving the root fails once", async () 
         ? Promise.reject(new Error("EMFILE: too many open files"))
         : denoFileSystem.realPath(path),
   };
-  const handler = serveStatic({ root: ROOT, fs, logger });
+  const handler = serveStatic(ROOT, { fs, logger });
   const failed = await handler(request("/style.css"));
   assertEquals(failed.status, 500);
   await failed.body?.cancel();
@@ -651,7 +651,7 @@ Deno.test("serveStatic() answers 404 when a file vanishes before it is opened", 
         ? Promise.reject(new Deno.errors.NotFound("gone"))
         : denoFileSystem.open(path),
   };
-  const response = await serveStatic({ root: ROOT, fs, logger })(request("/style.css"));
+  const response = await serveStatic(ROOT, { fs, logger })(request("/style.css"));
   assertEquals(response.status, 404);
   assertEquals(await response.text(), decoder.decode(await fixture("404.html")));
   assertEquals(logger.errors.length, 0);
@@ -678,7 +678,7 @@ Deno.test("serveStatic() errors the body of a file truncated after stat", async 
     },
   };
   const fs: FileSystem = { ...denoFileSystem, open: () => Promise.resolve(truncated) };
-  const response = await serveStatic({ root: ROOT, fs })(request("/style.css"));
+  const response = await serveStatic(ROOT, { fs })(request("/style.css"));
   assertEquals(response.status, 200);
   assertEquals(response.headers.get("content-length"), "1000");
   await assertRejects(() => response.arrayBuffer());
@@ -687,7 +687,7 @@ Deno.test("serveStatic() errors the body of a file truncated after stat", async 
 
 Deno.test("serveStatic() closes every file it opens", async () => {
   const fs = countingFileSystem();
-  const handler = serveStatic({ root: ROOT, fs });
+  const handler = serveStatic(ROOT, { fs });
   const etag = fileEtag(
     (await Deno.stat(join(ROOT, "style.css"))).size,
     (await Deno.stat(join(ROOT, "style.css"))).mtime,

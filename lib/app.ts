@@ -1,0 +1,86 @@
+/**
+ * Loading an application module for `--app`: the module's default export is
+ * a Fetch handler function, or an object with a `fetch` method (the shape
+ * `deno serve` runs).
+ *
+ * @module
+ */
+
+import type { Handler } from "./connection.ts";
+import { resolve, toFileUrl } from "./deps.ts";
+import { describeError } from "./log.ts";
+
+/** An application module that cannot be used; the message is one line for the user. */
+export class AppError extends Error {
+  /** @param message What is wrong and what to do. */
+  constructor(message: string) {
+    super(message);
+    this.name = "AppError";
+  }
+}
+
+/**
+ * The handler a module exports as its default: a function, or an object
+ * whose `fetch` is called with the object as `this`.
+ *
+ * @param exports The module namespace.
+ * @param name How to name the module in an error.
+ * @returns The handler.
+ * @throws {AppError} When the default export is neither.
+ *
+ * @example
+ * ```ts
+ * const handler = appHandler({ default: { fetch: () => new Response("hi") } }, "app.ts");
+ * ```
+ */
+export function appHandler(exports: Record<string, unknown>, name: string): Handler {
+  const app = exports.default;
+  if (typeof app === "function") return app as Handler;
+  if (typeof app === "object" && app !== null) {
+    const fetch = (app as { fetch?: unknown }).fetch;
+    if (typeof fetch === "function") {
+      return (request, info) => (fetch as Handler).call(app, request, info);
+    }
+  }
+  const found = app === undefined ? "no default export" : `a default export of type ${kind(app)}`;
+  throw new AppError(
+    `app ${name} has ${found}; export default a function (request) => Response ` +
+      `or an object with a fetch(request) method`,
+  );
+}
+
+/**
+ * Imports an application module from a file path (relative to the working
+ * directory) and returns its handler.
+ *
+ * @param path The module's path.
+ * @returns The handler.
+ * @throws {AppError} When the file is missing, fails to load, or exports no handler.
+ */
+export async function loadApp(path: string): Promise<Handler> {
+  const file = resolve(path);
+  try {
+    const info = await Deno.stat(file);
+    if (!info.isFile) throw new AppError(`app ${path} is not a file`);
+  } catch (error) {
+    if (error instanceof AppError) throw error;
+    if (error instanceof Deno.errors.NotFound) throw new AppError(`app ${path} does not exist`);
+    throw new AppError(`cannot read app ${path}: ${describeError(error)}`);
+  }
+  let exports: Record<string, unknown>;
+  try {
+    exports = await import(toFileUrl(file).href);
+  } catch (error) {
+    throw new AppError(`cannot load app ${path}: ${firstLine(describeError(error))}`);
+  }
+  return appHandler(exports, path);
+}
+
+function kind(value: unknown): string {
+  return value === null ? "null" : Array.isArray(value) ? "array" : typeof value;
+}
+
+function firstLine(text: string): string {
+  const end = text.indexOf("\n");
+  return end === -1 ? text : text.slice(0, end);
+}

@@ -1,0 +1,141 @@
+/**
+ * Portico as a library: serve a Fetch handler, a folder of static files, or
+ * both, over Portico's own HTTP/1.1 implementation.
+ *
+ * @example Files and an application together
+ * ```ts
+ * import { serve } from "./lib/mod.ts";
+ *
+ * const server = serve({
+ *   root: "www",
+ *   port: 8080,
+ *   handler: (request) => Response.json({ path: new URL(request.url).pathname }),
+ * });
+ * await server.finished;
+ * ```
+ *
+ * @example Composing the static layer inside an application
+ * ```ts
+ * import { serve, serveStatic } from "./lib/mod.ts";
+ *
+ * const files = serveStatic("www");
+ * serve({
+ *   handler: (request, info) =>
+ *     new URL(request.url).pathname === "/api/time"
+ *       ? Response.json({ now: Date.now() })
+ *       : files(request, info),
+ * });
+ * ```
+ *
+ * @module
+ */
+
+import { DEFAULT_HOST, DEFAULT_LIMITS, DEFAULT_PORT, type RequestLimits } from "./config.ts";
+import { authority, type ErrorHandler, type Handler, type ServeInfo } from "./connection.ts";
+import { HttpError } from "./errors.ts";
+import { gateway } from "./gateway.ts";
+import { consoleLogger, type Logger } from "./log.ts";
+import { listen, type Server } from "./server.ts";
+import {
+  serveStatic,
+  type StaticHandler,
+  type StaticInfo,
+  type StaticLookup,
+  staticLookup,
+  type StaticMiss,
+  type StaticOptions,
+} from "./static/handler.ts";
+
+export { DEFAULT_LIMITS, HttpError, serveStatic, staticLookup };
+export type {
+  ErrorHandler,
+  Handler,
+  Logger,
+  RequestLimits,
+  ServeInfo,
+  Server,
+  StaticHandler,
+  StaticInfo,
+  StaticLookup,
+  StaticMiss,
+  StaticOptions,
+};
+
+/** Options for {@linkcode serve}. At least one of `handler` and `root` is needed. */
+export interface ServeOptions {
+  /**
+   * The application. With `root` as well, it answers every request that no
+   * file answers (any method but GET and HEAD, and paths with no file).
+   */
+  handler?: Handler;
+  /** A folder of static files; alone, it is served as a static site with its `404.html`. */
+  root?: string;
+  /** How the static layer treats directories, dotfiles and misses. */
+  static?: StaticOptions;
+  /** The port (default 8000; 0 lets the system pick one). */
+  port?: number;
+  /** The address to listen on (default `0.0.0.0`). */
+  hostname?: string;
+  /** Shuts the server down when aborted. */
+  signal?: AbortSignal;
+  /** Called once the server listens; by default prints `Listening on http://...`. */
+  onListen?: (addr: Deno.NetAddr) => void;
+  /** Answers for a handler that throws; by default the error is logged and the answer is 500. */
+  onError?: ErrorHandler;
+  /** Request limits; unset fields keep {@linkcode DEFAULT_LIMITS}. */
+  limits?: Partial<RequestLimits>;
+  /** Where access lines and faults go; by default faults go to standard error. */
+  logger?: Logger;
+}
+
+/**
+ * Starts a server. Throws at once when the address cannot be bound
+ * (`Deno.errors.AddrInUse`, `Deno.errors.PermissionDenied`, ...).
+ *
+ * @param options The application, the static root, the address and hooks.
+ * @returns The running server: its address, `finished` and `shutdown()`.
+ * @throws {TypeError} When neither `handler` nor `root` is given.
+ *
+ * @example
+ * ```ts
+ * const controller = new AbortController();
+ * const server = serve({
+ *   port: 0,
+ *   signal: controller.signal,
+ *   onListen: ({ port }) => console.log(`on ${port}`),
+ *   handler: async (request) => new Response(await request.text()),
+ * });
+ * controller.abort();
+ * await server.finished;
+ * ```
+ */
+export function serve(options: ServeOptions): Server {
+  const { handler, root } = options;
+  const logger = options.logger ?? consoleLogger({ quiet: true });
+  const staticOptions = { logger, ...options.static };
+  let handle: Handler;
+  if (handler !== undefined && root !== undefined) {
+    handle = gateway(staticLookup(root, staticOptions), handler);
+  } else if (handler !== undefined) {
+    handle = handler;
+  } else if (root !== undefined) {
+    handle = serveStatic(root, staticOptions);
+  } else {
+    throw new TypeError("serve() needs a handler, a root, or both");
+  }
+
+  const server = listen({
+    hostname: options.hostname ?? DEFAULT_HOST,
+    port: options.port ?? DEFAULT_PORT,
+    handler: handle,
+    limits: options.limits,
+    logger,
+    onError: options.onError,
+  });
+  const onListen = options.onListen ??
+    ((addr: Deno.NetAddr) => console.log(`Listening on http://${authority(addr)}/`));
+  onListen(server.addr);
+  if (options.signal?.aborted) server.shutdown();
+  else options.signal?.addEventListener("abort", () => server.shutdown(), { once: true });
+  return server;
+}
