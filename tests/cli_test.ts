@@ -196,10 +196,18 @@ Deno.test("main.ts prints help with examples and the version", async () => {
   assertEquals(VERSION, denoJson.version);
 });
 
-Deno.test("main.ts serves, logs each request and exits 0 on SIGTERM", async () => {
+/** A running main.ts, started as the serve task starts it, and its standard output so far. */
+interface RunningMain {
+  url: string;
+  /** Reads output until `pattern` matches (bounded), and returns all output so far. */
+  waitFor(pattern: RegExp): Promise<string>;
+}
+
+/** Starts main.ts on a free loopback port, runs `fn`, then stops it with SIGTERM and checks exit 0. */
+async function withMain(args: string[], fn: (main: RunningMain) => Promise<void>): Promise<void> {
   const task = serveTaskArgs();
   const child = new Deno.Command(Deno.execPath(), {
-    args: [...task.slice(0, -1), MAIN, "--host", "127.0.0.1", "--port", "0"],
+    args: [...task.slice(0, -1), MAIN, "--host", "127.0.0.1", "--port", "0", ...args],
     env: { NO_COLOR: "1" },
     stdin: "null",
     stdout: "piped",
@@ -207,25 +215,19 @@ Deno.test("main.ts serves, logs each request and exits 0 on SIGTERM", async () =
   }).spawn();
   const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let output = "";
+  const waitFor = async (pattern: RegExp): Promise<string> => {
+    for (let i = 0; i < 50 && !pattern.test(output); i++) {
+      const { value, done } = await lines.read();
+      if (done) break;
+      output += value;
+    }
+    return output;
+  };
   try {
-    let url: string | undefined;
-    for (let i = 0; i < 50 && url === undefined; i++) {
-      const { value, done } = await lines.read();
-      if (done) break;
-      output += value;
-      url = /http:\/\/127\.0\.0\.1:\d+\//.exec(output)?.[0];
-    }
+    const url = /http:\/\/127\.0\.0\.1:\d+\//.exec(await waitFor(/http:\/\/127\.0\.0\.1:\d+\//))
+      ?.[0];
     assert(url, `no URL printed: ${output}`);
-    const response = await fetch(url);
-    assertEquals(response.status, 200);
-    await response.body?.cancel();
-    // The access line is written once the response has been sent.
-    for (let i = 0; i < 50 && !/ GET \/ 200 /.test(output); i++) {
-      const { value, done } = await lines.read();
-      if (done) break;
-      output += value;
-    }
-    assertMatch(output, /^\S+Z 127\.0\.0\.1 GET \/ 200 \d+ [\d.]+ms$/m);
+    await fn({ url, waitFor });
   } finally {
     child.kill("SIGTERM");
     while (!(await lines.read()).done) {
@@ -235,4 +237,73 @@ Deno.test("main.ts serves, logs each request and exits 0 on SIGTERM", async () =
   }
   const status = await child.status;
   assertEquals(status.code, 0);
+}
+
+Deno.test("main.ts serves, logs each request and exits 0 on SIGTERM", async () => {
+  await withMain([], async ({ url, waitFor }) => {
+    const response = await fetch(url);
+    assertEquals(response.status, 200);
+    await response.body?.cancel();
+    // The access line is written once the response has been sent.
+    assertMatch(await waitFor(/ GET \/ 200 /), /^\S+Z 127\.0\.0\.1 GET \/ 200 \d+ [\d.]+ms$/m);
+  });
+});
+
+const WWW_INDEX = new URL("../www/index.html", import.meta.url);
+const GUESTBOOK = new URL("./fixtures/apps/guestbook.ts", import.meta.url).pathname;
+
+Deno.test("main.ts --app runs the example application next to the files of --root", async () => {
+  const root = new URL("../www", import.meta.url).pathname;
+  await withMain(["--quiet", "--root", root, "--app", GUESTBOOK], async ({ url }) => {
+    const index = await fetch(url);
+    assertEquals(await index.text(), await Deno.readTextFile(WWW_INDEX));
+
+    const form = new URLSearchParams({ name: "Ada", message: "Hello <there>" });
+    const posted = await fetch(`${url}guestbook`, {
+      method: "POST",
+      body: form,
+      redirect: "manual",
+    });
+    assertEquals([posted.status, posted.headers.get("location")], [303, "/guestbook"]);
+    await posted.body?.cancel();
+    const page = await (await fetch(`${url}guestbook`)).text();
+    assertStringIncludes(page, "<b>Ada</b>: Hello &#60;there&#62;");
+
+    const created = await fetch(`${url}api/entries`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name: "Bob", message: "Hi" }),
+    });
+    assertEquals(created.status, 201);
+    assertEquals(await created.json(), { name: "Bob", message: "Hi" });
+    const list = await fetch(`${url}api/entries`);
+    assertEquals(await list.json(), [
+      { name: "Ada", message: "Hello <there>" },
+      { name: "Bob", message: "Hi" },
+    ]);
+    const bad = await fetch(`${url}api/entries`, { method: "POST", body: "{not json" });
+    assertEquals([bad.status, await bad.json()], [400, { error: "invalid JSON" }]);
+    const missing = await fetch(`${url}missing.html`);
+    assertEquals([missing.status, await missing.json()], [404, { error: "not found" }]);
+  });
+});
+
+Deno.test("main.ts --app without --root sends every request to the application", async () => {
+  await withMain(["--quiet", "--app", GUESTBOOK], async ({ url }) => {
+    const response = await fetch(url);
+    assertEquals([response.status, await response.json()], [404, { error: "not found" }]);
+  });
+});
+
+Deno.test("main.ts exits 2 with one line for an application it cannot use", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "portico_cli_app_" });
+  try {
+    await Deno.writeTextFile(`${dir}/none.ts`, "export const x = 1;\n");
+    await Deno.writeTextFile(`${dir}/broken.ts`, "export default {\n");
+    assertUsageError(await runMain(["--app", `${dir}/missing.ts`]), "does not exist");
+    assertUsageError(await runMain(["--app", `${dir}/none.ts`]), "has no default export");
+    assertUsageError(await runMain(["--app", `${dir}/broken.ts`]), "cannot load app");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -98,6 +98,33 @@ Deno.test("writeResponse() sends no body for HEAD but keeps the declared length"
   assertEquals(result.bodyBytes, 0);
 });
 
+Deno.test("writeResponse() gives HEAD the length GET would send for a complete body", async () => {
+  const head = { ...GET11, method: "HEAD" };
+  for (const body of ["hello", new Uint8Array(3), ""]) {
+    const sink = memorySink();
+    const result = await writeResponse(sink, new Response(body), head);
+    const { fields, body: sent } = split(sink.text());
+    assert(fields.includes(`content-length: ${body.length}`), fields.join("|"));
+    assertEquals([sent, result.bodyBytes], ["", 0]);
+  }
+});
+
+Deno.test("writeResponse() answers HEAD for a stream at once, without a length, and cancels it", async () => {
+  let cancelled = false;
+  const endless = new ReadableStream<Uint8Array>({
+    pull: () => new Promise(() => {}), // never produces a byte
+    cancel: () => {
+      cancelled = true;
+    },
+  });
+  const sink = memorySink();
+  await writeResponse(sink, new Response(endless), { ...GET11, method: "HEAD" });
+  const { fields, body } = split(sink.text());
+  assert(!fields.some((f) => /^(content-length|transfer-encoding):/.test(f)), fields.join("|"));
+  assertEquals(body, "");
+  assert(cancelled, "the body stream is cancelled");
+});
+
 Deno.test("writeResponse() sends no body and no length for 204", async () => {
   const sink = memorySink();
   await writeResponse(sink, new Response(null, { status: 204 }), GET11);

@@ -16,7 +16,12 @@ import {
   type FileStat,
   type FileSystem,
 } from "../../lib/static/fs.ts";
-import { serveStatic, STATIC_ALLOW, type StaticOptions } from "../../lib/static/handler.ts";
+import {
+  serveStatic,
+  STATIC_ALLOW,
+  staticLookup,
+  type StaticOptions,
+} from "../../lib/static/handler.ts";
 
 const ROOT = fromFileUrl(new URL("../fixtures/root/", import.meta.url));
 const HTML = "text/html; charset=utf-8";
@@ -713,4 +718,27 @@ Deno.test("serveStatic() closes every file it opens", async () => {
   const cancelled = await handler(request("/style.css"));
   await cancelled.body?.cancel();
   assertEquals(fs.closed, fs.opened);
+});
+
+Deno.test("staticLookup() answers files and reports every other request as a miss", async () => {
+  const lookup = staticLookup(ROOT);
+  const file = await lookup(request("/style.css"));
+  assert(file instanceof Response);
+  assertEquals(await file.text(), decoder.decode(await fixture("style.css")));
+  const redirect = await lookup(request("/docs"));
+  assert(redirect instanceof Response);
+  assertEquals(redirect.status, 301);
+  const misses: [string, RequestInit, number][] = [
+    ["/missing", {}, 404],
+    ["/noindex/", {}, 404],
+    ["/.env", {}, 404],
+    ["/index.html", { method: "POST", body: "x" }, 405],
+    ["/index.html", { method: "OPTIONS" }, 405],
+    ["/%zz", {}, 400],
+  ];
+  for (const [path, init, status] of misses) {
+    const result = await lookup(request(path, init));
+    assert(!(result instanceof Response), path);
+    assertEquals(result.status, status, path);
+  }
 });
