@@ -52,7 +52,7 @@ const SIZE = /^([0-9]{1,15})\s*(?:([kmg])(?:i?b)?|b)?$/i;
 const SIZE_UNITS: Record<string, number> = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
 
 /** The text `--help` prints. */
-export const HELP_TEXT = `${SERVER_NAME}: a static web server for Deno
+export const HELP_TEXT = `${SERVER_NAME}: a static web server and application gateway for Deno
 
 Usage: deno task serve [OPTIONS]
        ${SERVER_NAME} [OPTIONS]          (compiled binary)

@@ -4,6 +4,7 @@
  */
 
 import { assert, assertEquals, assertStringIncludes } from "../lib/deps.ts";
+import { loadApp } from "../lib/app.ts";
 import { DEFAULT_LIMITS } from "../lib/config.ts";
 import denoJson from "../deno.json" with { type: "json" };
 
@@ -66,7 +67,60 @@ Deno.test("README documents the default limits", () => {
   row("request-target", `${DEFAULT_LIMITS.maxTargetBytes / 1024} KiB`);
   row("header section", `${DEFAULT_LIMITS.maxHeadBytes / 1024} KiB`);
   row("header fields", `${DEFAULT_LIMITS.maxHeaderFields}`);
-  row("request body", `${DEFAULT_LIMITS.maxBodyBytes / 1024 / 1024} MiB`);
+  row("request body \\(`--max-body`\\)", `${DEFAULT_LIMITS.maxBodyBytes / 1024 / 1024} MiB`);
+  row("unread request body dropped", `${DEFAULT_LIMITS.maxDrainBytes / 1024} KiB`);
   row("time to receive a request head", `${DEFAULT_LIMITS.headerTimeoutMs / 1000} s`);
   row("idle time between requests", `${DEFAULT_LIMITS.idleTimeoutMs / 1000} s`);
+});
+
+/** The TypeScript code blocks of a README section. */
+function sectionCode(title: string): string[] {
+  const start = README.indexOf(`## ${title}\n`);
+  assert(start !== -1, `README has a "${title}" section`);
+  const end = README.indexOf("\n## ", start + 1);
+  const section = README.slice(start, end === -1 ? undefined : end);
+  return [...section.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
+}
+
+Deno.test("README's application example answers through loadApp()", async () => {
+  const [code] = sectionCode("Applications");
+  const dir = await Deno.makeTempDir({ prefix: "portico_readme_" });
+  try {
+    await Deno.writeTextFile(`${dir}/app.ts`, code);
+    const handler = await loadApp(`${dir}/app.ts`);
+    const info = {
+      remoteAddr: { transport: "tcp" as const, hostname: "127.0.0.1", port: 1 },
+      rawPath: "/",
+      completed: Promise.resolve(),
+    };
+    const hello = await handler(new Request("http://x/api/hello?name=Ada"), info);
+    assertEquals(await hello.json(), { hello: "Ada" });
+    const echo = await handler(
+      new Request("http://x/api/echo", { method: "POST", body: "hi" }),
+      info,
+    );
+    assertEquals(await echo.text(), "hi");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("README's library example type-checks against lib/mod.ts", async () => {
+  const [code] = sectionCode("Library");
+  const mod = new URL("../lib/mod.ts", import.meta.url).href;
+  assertStringIncludes(code, '"./lib/mod.ts"');
+  const dir = await Deno.makeTempDir({ prefix: "portico_readme_" });
+  try {
+    await Deno.writeTextFile(`${dir}/server.ts`, code.replace('"./lib/mod.ts"', `"${mod}"`));
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["check", "--config", new URL("../deno.json", import.meta.url).pathname, "server.ts"],
+      cwd: dir,
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    assertEquals(output.code, 0, new TextDecoder().decode(output.stderr));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
