@@ -454,3 +454,44 @@ Deno.test("BodyReader.stream() errors with the decoder's error", async () => {
   const y = await open([POST_HEAD, "FFFF\r\n"], { maxBodyBytes: 10 });
   assertEquals(await rejection(() => new Response(y.body.stream()).arrayBuffer(), HttpError), 413);
 });
+
+Deno.test("BodyReader calls onEnd once with null when the body is read to its end", async () => {
+  for (const raw of [CL_POST, CHUNKED_POST]) {
+    const ends: unknown[] = [];
+    const { body, next } = await open(pieces(raw, 7), { onEnd: (e) => ends.push(e) });
+    await readAll(body);
+    await body.discard();
+    assertEquals(ends, [null]);
+    assertEquals(body.failure, null);
+    assertEquals(body.remaining, 0);
+    assertEquals(await next(), "/next");
+  }
+});
+
+Deno.test("BodyReader calls onEnd once with the error when the body fails", async () => {
+  const ends: unknown[] = [];
+  const raw = POST_HEAD + "5\r\nabc"; // cut short
+  const { body } = await open([raw], { onEnd: (e) => ends.push(e) });
+  const error = await assertRejects(() => readAll(body), ParseError);
+  await assertRejects(() => body.read(), ParseError);
+  assertEquals(ends, [error]);
+  assertEquals(body.failure, error);
+});
+
+Deno.test("BodyReader.discard() stops at its limit and reports whether the body is done", async () => {
+  const big = `POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n${"x".repeat(100)}`;
+  const fixed = await open([big]);
+  assertEquals(fixed.body.remaining, 100);
+  assertEquals(await fixed.body.discard(99), false);
+  assertEquals(fixed.body.received, 0, "a fixed body over the limit is not read at all");
+  assertEquals(await fixed.body.discard(100), true);
+  assertEquals(fixed.body.done, true);
+
+  const chunk = `40\r\n${"y".repeat(64)}\r\n`;
+  const chunked = await open([POST_HEAD + chunk.repeat(4) + "0\r\n\r\n" + NEXT]);
+  assertEquals(chunked.body.remaining, -1, "a chunked body's rest is unknown");
+  assertEquals(await chunked.body.discard(100), false);
+  assertEquals(chunked.body.done, false);
+  assertEquals(await chunked.body.discard(1000), true);
+  assertEquals(await chunked.next(), "/next");
+});

@@ -325,3 +325,60 @@ Deno.test("BufferedReader.fill() returns false at EOF and does not read again", 
   assertEquals(source.reads, 2);
   assertEquals(reader.buffered, 2);
 });
+
+/** A source whose reads resolve only when the test says so. */
+class ManualSource {
+  reads = 0;
+  #pending: Array<(chunk: string | null) => void> = [];
+
+  read(p: Uint8Array): Promise<number | null> {
+    this.reads++;
+    return new Promise((resolve) => {
+      this.#pending.push((chunk) => {
+        if (chunk === null) return resolve(null);
+        p.set(bytes(chunk));
+        resolve(chunk.length);
+      });
+    });
+  }
+
+  deliver(chunk: string | null): void {
+    const next = this.#pending.shift();
+    assert(next !== undefined, "a read is waiting");
+    next(chunk);
+  }
+}
+
+Deno.test("BufferedReader.fill() shares one read among concurrent callers", async () => {
+  const source = new ManualSource();
+  const reader = new BufferedReader(source);
+  const first = reader.fill();
+  const second = reader.fill();
+  assertEquals(source.reads, 1);
+  source.deliver("abc");
+  assertEquals(await Promise.all([first, second]), [true, true]);
+  assertEquals(reader.buffered, 3);
+  assertEquals(text(await reader.take(10)), "abc");
+});
+
+Deno.test("BufferedReader.ended() is true at end of stream and keeps bytes that arrive", async () => {
+  const source = new ManualSource();
+  const reader = new BufferedReader(source);
+  const watching = reader.ended();
+  const head = reader.readHead(new HeadScanner(DEFAULT_LIMITS), MAX_HEAD);
+  source.deliver("GET /a HTTP/1.1\r\nHost: h\r\n\r\n");
+  assertEquals(await watching, false, "bytes arrived: the peer is still there");
+  assertEquals((await head)?.target, "/a", "and they were kept for the next head");
+  const watchingAgain = reader.ended();
+  source.deliver(null);
+  assertEquals(await watchingAgain, true);
+  assertEquals(await reader.ended(), true);
+  assertEquals(source.reads, 2);
+});
+
+Deno.test("BufferedReader.ended() is true when the read fails", async () => {
+  const reader = new BufferedReader({
+    read: () => Promise.reject(new Deno.errors.ConnectionReset("reset")),
+  });
+  assertEquals(await reader.ended(), true);
+});
