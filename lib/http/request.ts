@@ -89,7 +89,14 @@ export function toRequest(
   signal?: AbortSignal,
 ): Request {
   const headers = new Headers();
-  for (const [name, value] of head.fields) headers.append(name, value);
+  for (const [name, value] of head.fields) {
+    // Cookie pairs are separated by "; ", not by the ", " that joins other
+    // repeated fields, or a cookie parser would read `a=1, b=2` as one cookie
+    // (the rule HTTP/2 gives for split Cookie fields, RFC 9113 §8.2.3).
+    const cookies = name === "cookie" ? headers.get("cookie") : null;
+    if (cookies !== null) headers.set("cookie", `${cookies}; ${value}`);
+    else headers.append(name, value);
+  }
   // Fetch refuses to construct TRACE requests (a browser defence against
   // cross-site tracing); the handler still sees the method the client sent.
   const forbidden = head.method === "TRACE";

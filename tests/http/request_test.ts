@@ -62,3 +62,22 @@ Deno.test("toRequest() keeps repeated fields and the TRACE method", () => {
   assertEquals(request.method, "TRACE");
   assertEquals(request.headers.get("x-a"), "1, 2");
 });
+
+Deno.test("toRequest() joins repeated Cookie fields with a semicolon", () => {
+  const get = head("GET / HTTP/1.1", "Host: a", "Cookie: a=1", "X-B: 1", "cookie: b=2; c=3");
+  const request = toRequest(get, new URL("http://a/"), null);
+  assertEquals(request.headers.get("cookie"), "a=1; b=2; c=3");
+});
+
+Deno.test("toRequest() passes the signal on to the Request", () => {
+  const controller = new AbortController();
+  const request = toRequest(
+    head("GET / HTTP/1.1", "Host: a"),
+    new URL("http://a/"),
+    null,
+    controller.signal,
+  );
+  assertEquals(request.signal.aborted, false);
+  controller.abort();
+  assertEquals(request.signal.aborted, true);
+});
