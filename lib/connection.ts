@@ -178,12 +178,20 @@ export async function serveConnection(
       if (failure !== null) aborter.abort();
       info.settle(failure);
     };
-    // Once the body is read, a read that meets the end of the stream means
-    // the client has gone (a half-close is not kept open, as in Deno.serve):
-    // the signal tells the handler to stop.
+    // A read that meets the end of the stream means the client has gone (a
+    // half-close is not kept open, as in Deno.serve): the signal tells the
+    // handler to stop. The watch reads ahead into the connection's buffer
+    // without consuming, so body bytes and pipelined requests stay there for
+    // their readers; it pauses while the buffer is full.
+    let watching = false;
     const watch = (): void => {
+      if (watching || finished) return;
+      watching = true;
       reader.ended().then((ended) => {
-        if (ended && !finished) aborter.abort();
+        watching = false;
+        if (finished) return;
+        if (ended) aborter.abort();
+        else if (!reader.full) watch();
       });
     };
     let headWritten = false;
@@ -204,10 +212,11 @@ export async function serveConnection(
         : undefined,
       onEnd: (error) => {
         if (finished) return;
-        if (error === null) watch();
+        if (error === null) watch(); // the body may have emptied a full buffer
         else aborter.abort();
       },
     });
+    watch();
     // The Fetch model gives GET, HEAD and TRACE no body: drop one before the handler runs.
     const passBody = head.framing.kind !== "none" && head.method !== "GET" &&
       head.method !== "HEAD" && head.method !== "TRACE";
@@ -219,7 +228,6 @@ export async function serveConnection(
         return false;
       }
     }
-    if (head.framing.kind === "none") watch();
 
     let response: Response;
     if (head.form === "asterisk") {

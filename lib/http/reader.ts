@@ -96,19 +96,23 @@ export class BufferedReader {
     return true;
   }
 
+  /** True when unconsumed bytes fill the whole buffer, so nothing more can be read into it. */
+  get full(): boolean {
+    return this.#start === 0 && this.#end === this.#buf.length;
+  }
+
   /**
-   * Reads ahead once, while nothing else is being read, to learn whether the
-   * peer has closed its side: the next request's bytes (if any) stay in the
-   * buffer. Never rejects.
+   * Reads ahead into the buffer's free space (sharing a read already under
+   * way) to learn whether the peer has closed its side. What arrives stays
+   * buffered for whoever consumes it next; the buffer never grows. Never
+   * rejects.
    *
    * @returns True when the stream has ended or failed; false when bytes
-   * arrived or the buffer has no room to read into.
+   * arrived or the buffer is {@linkcode BufferedReader.full}.
    */
   async ended(): Promise<boolean> {
     if (this.#eof) return true;
-    if (this.#filling === null && this.#start === 0 && this.#end === this.#buf.length) {
-      return false;
-    }
+    if (this.#filling === null && this.full) return false;
     try {
       return !await this.fill(this.#buf.length);
     } catch {

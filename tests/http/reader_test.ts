@@ -382,3 +382,16 @@ Deno.test("BufferedReader.ended() is true when the read fails", async () => {
   });
   assertEquals(await reader.ended(), true);
 });
+
+Deno.test("BufferedReader.ended() does not read into a full buffer", async () => {
+  const source = new ManualSource();
+  const reader = new BufferedReader(source, 8);
+  const filling = reader.fill(8);
+  source.deliver("12345678");
+  await filling;
+  assertEquals(reader.full, true);
+  assertEquals(await reader.ended(), false);
+  assertEquals(source.reads, 1, "no read was started");
+  await reader.take(3);
+  assertEquals(reader.full, false);
+});
