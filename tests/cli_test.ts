@@ -307,3 +307,21 @@ Deno.test("main.ts exits 2 with one line for an application it cannot use", asyn
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("main.ts keeps serving after an application leaves a promise rejected", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "portico_cli_app_" });
+  try {
+    await Deno.writeTextFile(
+      `${dir}/careless.ts`,
+      'export default () => {\n  Promise.reject(new Error("forgotten"));\n  return new Response("ok");\n};\n',
+    );
+    await withMain(["--quiet", "--app", `${dir}/careless.ts`], async ({ url }) => {
+      for (let i = 0; i < 3; i++) {
+        const response = await fetch(url);
+        assertEquals([response.status, await response.text()], [200, "ok"]);
+      }
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
