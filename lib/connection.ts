@@ -17,6 +17,7 @@ import { HeadScanner, type RequestHead } from "./http/parse.ts";
 import { BufferedReader } from "./http/reader.ts";
 import { rawPath, requestUrl, toRequest } from "./http/request.ts";
 import { BodyError, writeAll, writeResponse, type WriteResult } from "./http/response.ts";
+import { isBodylessStatus } from "./http/status.ts";
 import type { Logger } from "./log.ts";
 
 /**
@@ -147,10 +148,12 @@ export async function serveConnection(
         return errorResponse(500);
       }
     }
-    const status = errorStatus(error);
-    if (!(error instanceof HttpError)) {
+    let status = errorStatus(error);
+    if (!(error instanceof HttpError) || status < 200 || status > 599) {
       logger.error(`handler failed for ${head.method} ${head.target}`, error);
+      status = 500;
     }
+    if (isBodylessStatus(status)) return new Response(null, { status });
     return errorResponse(status, status === 500 ? undefined : (error as Error).message);
   };
 
@@ -229,82 +232,93 @@ export async function serveConnection(
       }
     }
 
-    let response: Response;
-    if (head.form === "asterisk") {
-      // OPTIONS * asks about the server as a whole (RFC 9110 §9.3.7).
-      response = new Response(null, { status: 204 });
-    } else {
-      try {
-        const request = toRequest(head, url, passBody ? body.stream() : null, aborter.signal);
-        response = await handler(request, info);
-        if (!(response instanceof Response)) {
-          throw new TypeError("Handler did not return a Response");
-        }
-      } catch (error) {
-        response = body.failure === null ? await answerError(error, head) : errorResponse(500);
-      }
-    }
-
-    // A request body that failed (too large, malformed, cut short) decides
-    // the answer, whatever the handler made of it.
-    const failed = async (failure: unknown): Promise<false> => {
-      finish(new Deno.errors.Interrupted("The request body failed"));
-      if (!isDisconnect(failure)) {
-        await reject(errorStatus(failure), (failure as Error).message, head, started);
-      }
-      return false;
-    };
-    if (body.failure !== null) {
-      await response.body?.cancel().catch(() => {});
-      return await failed(body.failure);
-    }
-
-    // A client that awaits 100 Continue will not send a body nobody asked for,
-    // so its bytes cannot be skipped; nor are more than maxDrainBytes worth
-    // reading. Either way, say now that the connection will close.
-    const unreadable = head.expectContinue && !body.started && !body.done;
-    const context = {
-      method: head.method,
-      minor: head.minor,
-      keepAlive: head.keepAlive && !unreadable && body.remaining <= limits.maxDrainBytes,
-      server: options.server,
-    };
-    let result: WriteResult;
     try {
-      result = await writeResponse(sink, response, context);
-    } catch (error) {
-      if (body.failure !== null && !(error instanceof BodyError && error.headSent)) {
+      let response: Response;
+      if (head.form === "asterisk") {
+        // OPTIONS * asks about the server as a whole (RFC 9110 §9.3.7).
+        response = new Response(null, { status: 204 });
+      } else {
+        try {
+          const request = toRequest(head, url, passBody ? body.stream() : null, aborter.signal);
+          response = await handler(request, info);
+          if (!(response instanceof Response)) {
+            throw new TypeError("Handler did not return a Response");
+          }
+        } catch (error) {
+          response = body.failure === null ? await answerError(error, head) : errorResponse(500);
+        }
+      }
+
+      // A request body that failed (too large, malformed, cut short) decides
+      // the answer, whatever the handler made of it.
+      const failed = async (failure: unknown): Promise<false> => {
+        finish(new Deno.errors.Interrupted("The request body failed"));
+        if (!isDisconnect(failure)) {
+          await reject(errorStatus(failure), (failure as Error).message, head, started);
+        }
+        return false;
+      };
+      if (body.failure !== null) {
+        await response.body?.cancel().catch(() => {});
         return await failed(body.failure);
       }
-      finish(new Deno.errors.Interrupted("The response could not be sent"));
-      if (!(error instanceof BodyError)) throw error;
-      if (body.failure === null) {
-        logger.error(`response body failed for ${head.method} ${head.target}`, error);
-      }
-      if (!error.headSent) await reject(500, "Internal Server Error", head, started);
-      return false;
-    }
-    finish(null);
-    logAccess(head, result, started);
 
-    if (!body.done) {
-      // Unread body bytes: drop a few so the next request parses from the
-      // right byte, or close; a lingering close keeps them from resetting
-      // the connection before the client has read the response.
-      let drained = false;
-      if (result.keepAlive) {
-        try {
-          drained = await body.discard(limits.maxDrainBytes);
-        } catch {
+      const context = {
+        method: head.method,
+        minor: head.minor,
+        server: options.server,
+        // Decided as the head is written, after the response's first piece
+        // (which may be the request body's). A body nobody has started to
+        // read will not be sent by a client awaiting 100 Continue, so its
+        // bytes cannot be skipped; more than maxDrainBytes still to come are
+        // not worth reading. Either way, say that the connection will close.
+        get keepAlive(): boolean {
+          const unreadable = head.expectContinue && !body.started && !body.done;
+          return head.keepAlive && !unreadable && body.remaining <= limits.maxDrainBytes;
+        },
+      };
+      let result: WriteResult;
+      try {
+        result = await writeResponse(sink, response, context);
+      } catch (error) {
+        if (body.failure !== null && !(error instanceof BodyError && error.headSent)) {
+          return await failed(body.failure);
+        }
+        finish(new Deno.errors.Interrupted("The response could not be sent"));
+        if (!(error instanceof BodyError)) throw error;
+        if (body.failure === null) {
+          logger.error(`response body failed for ${head.method} ${head.target}`, error);
+        }
+        if (!error.headSent) await reject(500, "Internal Server Error", head, started);
+        return false;
+      }
+      finish(null);
+      body.detach();
+      logAccess(head, result, started);
+
+      if (!body.done) {
+        // Unread body bytes: drop a few so the next request parses from the
+        // right byte, or close; a lingering close keeps them from resetting
+        // the connection before the client has read the response.
+        let drained = false;
+        if (result.keepAlive) {
+          try {
+            drained = await body.discard(limits.maxDrainBytes);
+          } catch (error) {
+            if (isDisconnect(error)) return false;
+          }
+        }
+        if (!drained) {
+          linger = true;
           return false;
         }
       }
-      if (!drained) {
-        linger = true;
-        return false;
-      }
+      return result.keepAlive;
+    } finally {
+      body.detach();
+      // However the exchange ended, completed settles (a no-op once it has).
+      finish(new Deno.errors.Interrupted("The response was not sent"));
     }
-    return result.keepAlive;
   };
 
   try {

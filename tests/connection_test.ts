@@ -14,6 +14,7 @@ import {
   assertStringIncludes,
   join,
 } from "../lib/deps.ts";
+import { HttpError } from "../lib/errors.ts";
 import { silentLogger } from "../lib/log.ts";
 import { exchange, latin1, RawClient, recordingLogger, withServer, WWW } from "./_helpers.ts";
 
@@ -1328,4 +1329,82 @@ Deno.test("serveConnection() reads a large upload only as the handler pulls it",
       });
     },
   );
+});
+
+Deno.test("serveConnection() keeps framing when a handler's body read outlives its response", async () => {
+  for (const framing of ["Content-Length: 5\r\n", "Transfer-Encoding: chunked\r\n"]) {
+    const late = Promise.withResolvers<unknown>();
+    await withServer(async (port) => {
+      const client = await RawClient.connect(port);
+      try {
+        await client.send(head("POST", "/a", framing));
+        const first = await within(client.read(), "the first response");
+        assertEquals([first.status, first.text], [200, "early"]);
+        const bodyBytes = framing.startsWith("Content") ? "hello" : "5\r\nhello\r\n0\r\n\r\n";
+        await client.send(bodyBytes + head("GET", "/b"));
+        const second = await within(client.read(), "the second response");
+        assertEquals([second.status, second.text], [200, "GET /b"], framing);
+        // The read the handler left running gets an error, never bytes of the next request.
+        assert((await within(late.promise, "the late read")) instanceof TypeError, framing);
+      } finally {
+        client.close();
+      }
+    }, {
+      handler: (request) => {
+        if (request.method === "GET") return new Response(`GET ${new URL(request.url).pathname}`);
+        request.body!.getReader().read().then(late.resolve, late.resolve);
+        return new Response("early");
+      },
+    });
+  }
+});
+
+Deno.test("serveConnection() keeps an echo with Expect: 100-continue alive", async () => {
+  await withServer(async (port) => {
+    const client = await RawClient.connect(port);
+    try {
+      await client.send(head("PUT", "/e", "Content-Length: 5\r\nExpect: 100-continue\r\n"));
+      const interim = await within(client.read(true), "the 100");
+      assertEquals(interim.status, 100);
+      await client.send("hello");
+      const echoed = await within(client.read(), "the echo");
+      assertEquals([echoed.status, echoed.text, echoed.headers.get("connection")], [
+        200,
+        "hello",
+        null,
+      ]);
+      await client.send(head("PUT", "/again", "Content-Length: 2\r\n") + "hi");
+      assertEquals((await within(client.read(), "the second echo")).text, "hi");
+    } finally {
+      client.close();
+    }
+  }, { handler: (request) => new Response(request.body) });
+});
+
+Deno.test("serveConnection() answers an HttpError of any status, and settles completed", async () => {
+  const cases: [number, number, string][] = [
+    [304, 304, ""],
+    [204, 204, ""],
+    [410, 410, "Gone"],
+    [600, 500, "Internal Server Error"],
+    [99, 500, "Internal Server Error"],
+  ];
+  for (const [thrown, status, text] of cases) {
+    // Resolved with info.completed, so it follows that promise.
+    const completed = Promise.withResolvers<void>();
+    await withServer(async (port) => {
+      const response = await within(
+        exchange(port, head("GET", "/", "Connection: close\r\n")),
+        `the answer to ${thrown}`,
+      );
+      assertEquals(response.status, status, String(thrown));
+      assertStringIncludes(response.text, text);
+      await within(completed.promise, `completed for ${thrown}`);
+    }, {
+      handler: (_request, info) => {
+        completed.resolve(info.completed);
+        throw new HttpError(thrown);
+      },
+    });
+  }
 });

@@ -30,6 +30,8 @@ export interface BodyReaderOptions {
   onEnd?: (error: unknown) => void;
 }
 
+const DETACHED = "The request body is no longer available: the response has been sent";
+
 const CHUNK_SIZE_LINE = /^([0-9A-Fa-f]{1,15})[ \t]*(;[\t\x20-\x7e\x80-\xff]*)?$/;
 
 /**
@@ -50,6 +52,8 @@ export class BodyReader {
   #started = false;
   #received = 0;
   #failure: unknown = null;
+  #detached = false;
+  #queue: Promise<unknown> = Promise.resolve();
 
   /**
    * @param reader The connection's reader, positioned at the body's first byte.
@@ -94,13 +98,19 @@ export class BodyReader {
   }
 
   /**
-   * Reads the next piece of the body.
+   * Reads the next piece of the body. Reads and discards run one at a time,
+   * in the order they were asked for, so a read still running in a handler
+   * and the server's own discard never take the same bytes.
    *
    * @returns Bytes, or null at the end of the body.
    * @throws {HttpError} 413 past the limit.
    * @throws {ParseError} 400 for malformed chunked framing or a body cut short.
    */
-  async read(): Promise<Uint8Array | null> {
+  read(): Promise<Uint8Array | null> {
+    return this.#serialize(() => this.#read());
+  }
+
+  async #read(): Promise<Uint8Array | null> {
     if (this.#failure !== null) throw this.#failure;
     if (this.#done) return null;
     try {
@@ -134,13 +144,17 @@ export class BodyReader {
 
   /**
    * Reads and drops the rest of the body, or as much of it as `maxBytes`
-   * allows.
+   * allows, after any read already asked for.
    *
    * @param maxBytes The most bytes to drop (the size limit still applies).
    * @returns True when the body is done; false when more than `maxBytes` remained.
    * @throws The same errors as {@linkcode BodyReader.read}.
    */
-  async discard(maxBytes: number = Infinity): Promise<boolean> {
+  discard(maxBytes: number = Infinity): Promise<boolean> {
+    return this.#serialize(() => this.#discard(maxBytes));
+  }
+
+  async #discard(maxBytes: number): Promise<boolean> {
     if (this.#failure !== null) throw this.#failure;
     if (this.#done) return true;
     const limit = this.#received + maxBytes;
@@ -172,20 +186,38 @@ export class BodyReader {
       return true;
     }
     while (this.#received <= limit) {
-      if (await this.read() === null) return true;
+      if (await this.#read() === null) return true;
     }
     return false;
   }
 
   /**
+   * Ends the consumer's access: the stream errors from now on, even for a
+   * read already under way (its bytes still count, so a later discard goes
+   * on from the right place). Called once the response has been sent.
+   */
+  detach(): void {
+    this.#detached = true;
+  }
+
+  #serialize<T>(operation: () => Promise<T>): Promise<T> {
+    const result = this.#queue.then(operation);
+    this.#queue = result.catch(() => {});
+    return result;
+  }
+
+  /**
    * The body as a byte stream that reads from the connection only when the
-   * consumer pulls.
+   * consumer pulls. Once {@linkcode BodyReader.detach}ed, it errors rather
+   * than hand out bytes (other than a clean end of a finished body).
    */
   stream(): ReadableStream<Uint8Array> {
     return new ReadableStream<Uint8Array>({
       pull: async (controller) => {
+        if (this.#detached && !this.#done) throw new TypeError(DETACHED);
         const piece = await this.read();
         if (piece === null) controller.close();
+        else if (this.#detached) throw new TypeError(DETACHED);
         else controller.enqueue(piece);
       },
     }, { highWaterMark: 0 });

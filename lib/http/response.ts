@@ -20,8 +20,12 @@ export interface ResponseContext {
   method: string;
   /** The request's minor HTTP version. */
   minor: 0 | 1;
-  /** Whether the connection may stay open after this response. */
-  keepAlive: boolean;
+  /**
+   * Whether the connection may stay open after this response. Read when the
+   * head is built, after the body's first piece, so a getter may answer from
+   * what reading that piece changed.
+   */
+  readonly keepAlive: boolean;
   /** The `Server` header value, unless the response sets its own. */
   server: string;
 }
@@ -153,8 +157,9 @@ function declaredLength(headers: Headers): number {
 
 /**
  * The size of a body that is complete at once (a string or bytes given to
- * `new Response`), so HEAD carries the Content-Length that GET would; -1
- * for a body that is still being produced, which is not waited for.
+ * `new Response`), so HEAD carries the Content-Length that GET would for
+ * such a body; -1 for a body that is still being produced, which HEAD does
+ * not wait for (GET might then still learn its length).
  */
 async function readyLength(body: ReadableStream<Uint8Array>): Promise<number> {
   const reader = body.getReader();
@@ -202,9 +207,10 @@ export async function writeResponse(
 ): Promise<WriteResult> {
   const status = response.status;
   const reason = response.statusText || statusText(status);
-  let keepAlive = context.keepAlive && !wantsClose(response.headers);
+  let keepAlive = true;
   const framing: Array<[string, string]> = [];
   const connectionField = (): void => {
+    keepAlive &&= context.keepAlive && !wantsClose(response.headers);
     if (!keepAlive) framing.push(["connection", "close"]);
     else if (context.minor === 0) framing.push(["connection", "keep-alive"]);
   };

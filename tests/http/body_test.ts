@@ -495,3 +495,29 @@ Deno.test("BodyReader.discard() stops at its limit and reports whether the body 
   assertEquals(await chunked.body.discard(1000), true);
   assertEquals(await chunked.next(), "/next");
 });
+
+Deno.test("BodyReader runs reads and discards one at a time, in order", async () => {
+  const raw = `POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n`;
+  const { body, next } = await open([raw, "01234", "56789", NEXT]);
+  const reading = body.read();
+  const discarding = body.discard();
+  assertEquals(text((await reading)!), "01234");
+  assertEquals(await discarding, true);
+  assertEquals(body.received, 10);
+  assertEquals(await next(), "/next");
+});
+
+Deno.test("BodyReader.stream() errors once detached, but still ends a finished body", async () => {
+  const raw = `POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n`;
+  const partial = await open([raw, "01234", "56789"]);
+  const reader = partial.body.stream().getReader();
+  assertEquals(text((await reader.read()).value!), "01234");
+  partial.body.detach();
+  await assertRejects(() => reader.read(), TypeError, "no longer available");
+
+  const whole = await open([raw + "0123456789"]);
+  const stream = whole.body.stream().getReader();
+  assertEquals(text((await stream.read()).value!), "0123456789");
+  whole.body.detach();
+  assertEquals((await stream.read()).done, true);
+});
