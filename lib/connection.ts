@@ -173,11 +173,9 @@ export async function serveConnection(
 
     const info = new ExchangeInfo(remoteAddr, rawPath(head));
     const aborter = new AbortController();
-    let finished = false;
     /** Ends the exchange for the handler: `completed` settles, and a failure aborts the signal. */
     const finish = (failure: Error | null): void => {
-      if (finished) return;
-      finished = true;
+      if (info.settled) return;
       if (failure !== null) aborter.abort();
       info.settle(failure);
     };
@@ -188,11 +186,11 @@ export async function serveConnection(
     // their readers; it pauses while the buffer is full.
     let watching = false;
     const watch = (): void => {
-      if (watching || finished) return;
+      if (watching || info.settled) return;
       watching = true;
       reader.ended().then((ended) => {
         watching = false;
-        if (finished) return;
+        if (info.settled) return;
         if (ended) aborter.abort();
         else if (!reader.full) watch();
       });
@@ -214,7 +212,7 @@ export async function serveConnection(
         }
         : undefined,
       onEnd: (error) => {
-        if (finished) return;
+        if (info.settled) return;
         if (error === null) watch(); // the body may have emptied a full buffer
         else aborter.abort();
       },
@@ -440,9 +438,14 @@ class ExchangeInfo implements ServeInfo {
     return this.#completed.promise;
   }
 
+  /** Whether the response has been sent or has failed. */
+  get settled(): boolean {
+    return this.#outcome !== undefined;
+  }
+
   /** Records how the response ended: null when it was sent, else why not. */
   settle(failure: Error | null): void {
-    if (this.#outcome !== undefined) return;
+    if (this.settled) return;
     this.#outcome = failure;
     if (this.#completed !== null) this.#deliver(failure);
   }

@@ -8,7 +8,12 @@
  */
 
 import type { Handler } from "./connection.ts";
-import type { StaticLookup } from "./static/handler.ts";
+import {
+  serveStatic,
+  type StaticLookup,
+  staticLookup,
+  type StaticOptions,
+} from "./static/handler.ts";
 
 /**
  * Combines a static lookup and an application into one handler.
@@ -27,4 +32,31 @@ export function gateway(files: StaticLookup, app: Handler): Handler {
     const result = await files(request, info);
     return result instanceof Response ? result : await app(request, info);
   };
+}
+
+/**
+ * The handler for what a server is given: an application and a root (files
+ * first, see {@linkcode gateway}), an application alone, or a root alone
+ * (a static site with its not-found page).
+ *
+ * @param app The application, or null.
+ * @param root The document root, or null.
+ * @param options How the static layer treats directories, dotfiles and misses.
+ * @returns The handler.
+ * @throws {TypeError} When neither is given.
+ *
+ * @example
+ * ```ts
+ * const handler = siteHandler(null, "www", {});
+ * ```
+ */
+export function siteHandler(
+  app: Handler | null,
+  root: string | null,
+  options: StaticOptions,
+): Handler {
+  if (app !== null && root !== null) return gateway(staticLookup(root, options), app);
+  if (app !== null) return app;
+  if (root !== null) return serveStatic(root, options);
+  throw new TypeError("serve() needs a handler, a root, or both");
 }

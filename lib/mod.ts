@@ -33,7 +33,7 @@
 import { DEFAULT_HOST, DEFAULT_LIMITS, DEFAULT_PORT, type RequestLimits } from "./config.ts";
 import { authority, type ErrorHandler, type Handler, type ServeInfo } from "./connection.ts";
 import { HttpError } from "./errors.ts";
-import { gateway } from "./gateway.ts";
+import { siteHandler } from "./gateway.ts";
 import { consoleLogger, type Logger } from "./log.ts";
 import { listen, type Server } from "./server.ts";
 import {
@@ -112,17 +112,7 @@ export interface ServeOptions {
 export function serve(options: ServeOptions): Server {
   const { handler, root } = options;
   const logger = options.logger ?? consoleLogger({ quiet: true });
-  const staticOptions = { logger, ...options.static };
-  let handle: Handler;
-  if (handler !== undefined && root !== undefined) {
-    handle = gateway(staticLookup(root, staticOptions), handler);
-  } else if (handler !== undefined) {
-    handle = handler;
-  } else if (root !== undefined) {
-    handle = serveStatic(root, staticOptions);
-  } else {
-    throw new TypeError("serve() needs a handler, a root, or both");
-  }
+  const handle = siteHandler(handler ?? null, root ?? null, { logger, ...options.static });
 
   const server = listen({
     hostname: options.hostname ?? DEFAULT_HOST,

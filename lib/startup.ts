@@ -12,10 +12,9 @@ import { CliError, type CliOptions, HELP_TEXT, parseCli } from "./cli.ts";
 import { SERVER_NAME } from "./config.ts";
 import { authority, type Handler } from "./connection.ts";
 import { fromFileUrl, resolve } from "./deps.ts";
-import { gateway } from "./gateway.ts";
+import { siteHandler } from "./gateway.ts";
 import { consoleLogger, describeError, type Logger } from "./log.ts";
 import { listen, type Server, VERSION } from "./server.ts";
-import { serveStatic, staticLookup } from "./static/handler.ts";
 
 /** The site bundled next to the program (in a checkout, or inside a compiled binary). */
 const BUNDLED_ROOT = fromFileUrl(new URL("../www", import.meta.url));
@@ -132,22 +131,11 @@ export async function run(args: readonly string[]): Promise<number> {
     }
     const options = command.options;
     const logger = consoleLogger({ quiet: options.quiet });
-    let handler: Handler;
-    let what: string;
-    if (options.app === null) {
-      const root = await findRoot(options);
-      handler = serveStatic(root, { logger });
-      what = root;
-    } else if (!options.rootGiven) {
-      // With an application, files are served only from a root that was asked for.
-      handler = await loadApp(options.app);
-      what = options.app;
-    } else {
-      const app = await loadApp(options.app);
-      const root = await findRoot(options);
-      handler = gateway(staticLookup(root, { logger }), app);
-      what = `${options.app} with files from ${root}`;
-    }
+    // With an application, files are served only from a root that was asked for.
+    const app = options.app === null ? null : await loadApp(options.app);
+    const root = app === null || options.rootGiven ? await findRoot(options) : null;
+    const handler = siteHandler(app, root, { logger });
+    const what = [options.app, root].filter((part) => part !== null).join(" with files from ");
     server = listenOrExplain(options, handler, logger);
     console.log(`${SERVER_NAME} ${VERSION} serving ${what}`);
     for (const url of reachableUrls(server.addr)) console.log(`  ${url}`);

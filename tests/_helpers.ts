@@ -7,7 +7,7 @@
  */
 
 import type { RequestLimits } from "../lib/config.ts";
-import type { Handler } from "../lib/connection.ts";
+import type { Handler, ServeInfo } from "../lib/connection.ts";
 import { fromFileUrl } from "../lib/deps.ts";
 import { type Logger, silentLogger } from "../lib/log.ts";
 import { listen, type Server } from "../lib/server.ts";
@@ -195,13 +195,7 @@ export class RawClient {
       parts.push(this.#take(size));
       this.#take(2);
     }
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let offset = 0;
-    for (const p of parts) {
-      out.set(p, offset);
-      offset += p.length;
-    }
-    return out;
+    return concat(parts);
   }
 
   /** Whether the server has closed the connection (reads to the end; fails on extra bytes). */
@@ -241,6 +235,26 @@ export function latin1(text: string): Uint8Array {
   const out = new Uint8Array(text.length);
   for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
   return out;
+}
+
+/** The bytes of `parts`, one after another. */
+export function concat(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}
+
+/** The `ServeInfo` of a request from 127.0.0.1 for `rawPath`, for calling handlers without a socket. */
+export function testInfo(rawPath = "/"): ServeInfo {
+  return {
+    remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 1 },
+    rawPath,
+    completed: Promise.resolve(),
+  };
 }
 
 /** UTF-8 bytes of a string. */

@@ -6,12 +6,9 @@
 import { AppError, appHandler, loadApp } from "../lib/app.ts";
 import type { ServeInfo } from "../lib/connection.ts";
 import { assertEquals, assertRejects, assertThrows, join } from "../lib/deps.ts";
+import { testInfo } from "./_helpers.ts";
 
-const INFO: ServeInfo = {
-  remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 1 },
-  rawPath: "/",
-  completed: Promise.resolve(),
-};
+const INFO: ServeInfo = testInfo();
 const APPS = new URL("./fixtures/apps/", import.meta.url).pathname;
 
 /** Writes `files` to a temporary directory, runs `fn` on it, then removes it. */

@@ -14,7 +14,7 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../lib/deps.ts";
 import { silentLogger } from "../lib/log.ts";
 import { serve } from "../lib/mod.ts";
-import { latin1, RawClient } from "./_helpers.ts";
+import { concat, latin1, RawClient } from "./_helpers.ts";
 
 type Side = "Deno.serve" | "serve()";
 
@@ -105,16 +105,6 @@ function pseudoRandomBytes(length: number, seed: number): Uint8Array<ArrayBuffer
     x ^= x >>> 17;
     x ^= x << 5;
     out[i] = x & 0xff;
-  }
-  return out;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
   }
   return out;
 }

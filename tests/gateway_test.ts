@@ -7,12 +7,9 @@ import type { Handler } from "../lib/connection.ts";
 import { assertEquals, fromFileUrl } from "../lib/deps.ts";
 import { gateway } from "../lib/gateway.ts";
 import { staticLookup } from "../lib/static/handler.ts";
+import { testInfo } from "./_helpers.ts";
 
 const ROOT = fromFileUrl(new URL("./fixtures/root/", import.meta.url));
-const INFO = {
-  remoteAddr: { transport: "tcp" as const, hostname: "127.0.0.1", port: 1 },
-  completed: Promise.resolve(),
-};
 
 /** An application that names itself and what it was asked. */
 const app: Handler = (request) =>
@@ -25,7 +22,7 @@ async function ask(method: string, rawPath: string, headers: HeadersInit = {}) {
   const handler = gateway(staticLookup(ROOT), app);
   const response = await handler(
     new Request(`http://localhost${rawPath}`, { method, headers }),
-    { ...INFO, rawPath },
+    testInfo(rawPath),
   );
   return {
     status: response.status,
@@ -51,10 +48,10 @@ Deno.test("gateway() answers GET and HEAD for existing files from the root", asy
 });
 
 Deno.test("gateway() answers preconditions and ranges on files itself", async () => {
-  const first = await gateway(staticLookup(ROOT), app)(new Request("http://localhost/style.css"), {
-    ...INFO,
-    rawPath: "/style.css",
-  });
+  const first = await gateway(staticLookup(ROOT), app)(
+    new Request("http://localhost/style.css"),
+    testInfo("/style.css"),
+  );
   await first.body?.cancel();
   const etag = first.headers.get("etag")!;
   assertEquals((await ask("GET", "/style.css", { "if-none-match": etag })).status, 304);

@@ -7,6 +7,7 @@ import { assert, assertEquals, assertStringIncludes } from "../lib/deps.ts";
 import { loadApp } from "../lib/app.ts";
 import { DEFAULT_LIMITS } from "../lib/config.ts";
 import denoJson from "../deno.json" with { type: "json" };
+import { testInfo } from "./_helpers.ts";
 
 const README = await Deno.readTextFile(new URL("../README.md", import.meta.url));
 const CI = await Deno.readTextFile(new URL("../.ci/run", import.meta.url));
@@ -88,11 +89,7 @@ Deno.test("README's application example answers through loadApp()", async () => 
   try {
     await Deno.writeTextFile(`${dir}/app.ts`, code);
     const handler = await loadApp(`${dir}/app.ts`);
-    const info = {
-      remoteAddr: { transport: "tcp" as const, hostname: "127.0.0.1", port: 1 },
-      rawPath: "/",
-      completed: Promise.resolve(),
-    };
+    const info = testInfo();
     const hello = await handler(new Request("http://x/api/hello?name=Ada"), info);
     assertEquals(await hello.json(), { hello: "Ada" });
     const echo = await handler(

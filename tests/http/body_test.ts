@@ -10,6 +10,7 @@ import { HttpError, ParseError } from "../../lib/errors.ts";
 import { BodyReader, type BodyReaderOptions } from "../../lib/http/body.ts";
 import { HeadScanner, type RequestHead } from "../../lib/http/parse.ts";
 import { BufferedReader } from "../../lib/http/reader.ts";
+import { concat } from "../_helpers.ts";
 import { bytes, FakeSource } from "./_fake_source.ts";
 
 const FIXTURES = new URL("../fixtures/requests/", import.meta.url);
@@ -26,15 +27,9 @@ function fixture(name: string): Uint8Array {
   return Deno.readFileSync(new URL(name, FIXTURES));
 }
 
-function concat(...parts: Array<string | Uint8Array>): Uint8Array {
-  const arrays = parts.map((p) => typeof p === "string" ? bytes(p) : p);
-  const out = new Uint8Array(arrays.reduce((n, a) => n + a.length, 0));
-  let at = 0;
-  for (const a of arrays) {
-    out.set(a, at);
-    at += a.length;
-  }
-  return out;
+/** Text (as Latin-1) and bytes, one after another. */
+function join(...parts: Array<string | Uint8Array>): Uint8Array {
+  return concat(parts.map((p) => typeof p === "string" ? bytes(p) : p));
 }
 
 /** `raw` cut into pieces of `size` bytes. */
@@ -102,7 +97,7 @@ const CL_BODY = "name=a&b=c\r\n!";
 Deno.test("BodyReader.read() hands out a large body in pieces of at most 64 KiB", async () => {
   const data = new Uint8Array(200_000).map((_, i) => i % 251);
   const head = `PUT /big HTTP/1.1\r\nHost: a\r\nContent-Length: ${data.length}\r\n\r\n`;
-  const x = await open([concat(head, data, NEXT)]);
+  const x = await open([join(head, data, NEXT)]);
   const received = new Uint8Array(data.length);
   let at = 0;
   for (let piece = await x.body.read(); piece; piece = await x.body.read()) {
@@ -199,7 +194,7 @@ Deno.test("BodyReader.read() answers 413 to a Content-Length over maxBodyBytes w
 
 // --- Chunked ---------------------------------------------------------------
 
-const CHUNKED_POST = concat(fixture("chunked_post.http"), NEXT);
+const CHUNKED_POST = join(fixture("chunked_post.http"), NEXT);
 const CHUNKED_BODY = "Hello" + "abcdefghijklmnopqrstuvwxyz" + "!";
 
 /** Each fixture body is read exactly, however it arrives, and leaves the next request intact. */
