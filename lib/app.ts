@@ -50,30 +50,44 @@ export function appHandler(exports: Record<string, unknown>, name: string): Hand
 }
 
 /**
+ * Finds an application module's file without loading it.
+ *
+ * @param path The module's path, relative to the working directory.
+ * @param name How to name the module in an error.
+ * @returns The absolute path.
+ * @throws {AppError} When there is no such file or it cannot be read.
+ */
+export async function findApp(path: string, name: string = path): Promise<string> {
+  const file = resolve(path);
+  try {
+    const info = await Deno.stat(file);
+    if (!info.isFile) throw new AppError(`app ${name} is not a file`);
+  } catch (error) {
+    if (error instanceof AppError) throw error;
+    if (error instanceof Deno.errors.NotFound) throw new AppError(`app ${name} does not exist`);
+    throw new AppError(`cannot read app ${name}: ${describeError(error)}`);
+  }
+  return file;
+}
+
+/**
  * Imports an application module from a file path (relative to the working
  * directory) and returns its handler.
  *
  * @param path The module's path.
+ * @param name How to name the module in an error (the path as the user gave it).
  * @returns The handler.
  * @throws {AppError} When the file is missing, fails to load, or exports no handler.
  */
-export async function loadApp(path: string): Promise<Handler> {
-  const file = resolve(path);
-  try {
-    const info = await Deno.stat(file);
-    if (!info.isFile) throw new AppError(`app ${path} is not a file`);
-  } catch (error) {
-    if (error instanceof AppError) throw error;
-    if (error instanceof Deno.errors.NotFound) throw new AppError(`app ${path} does not exist`);
-    throw new AppError(`cannot read app ${path}: ${describeError(error)}`);
-  }
+export async function loadApp(path: string, name: string = path): Promise<Handler> {
+  const file = await findApp(path, name);
   let exports: Record<string, unknown>;
   try {
     exports = await import(toFileUrl(file).href);
   } catch (error) {
-    throw new AppError(`cannot load app ${path}: ${firstLine(describeError(error))}`);
+    throw new AppError(`cannot load app ${name}: ${firstLine(describeError(error))}`);
   }
-  return appHandler(exports, path);
+  return appHandler(exports, name);
 }
 
 function kind(value: unknown): string {

@@ -10,7 +10,7 @@ import {
   DEFAULT_LIMITS,
   DEFAULT_PORT,
   DEFAULT_ROOT,
-  type RequestLimits,
+  type Limits,
   SERVER_NAME,
 } from "./config.ts";
 import { parseArgs } from "./deps.ts";
@@ -35,8 +35,10 @@ export interface CliOptions {
   readonly quiet: boolean;
   /** The application module to load, or null to serve files only. */
   readonly app: string | null;
-  /** Request limits. */
-  readonly limits: Readonly<RequestLimits>;
+  /** Limits and timeouts. */
+  readonly limits: Readonly<Limits>;
+  /** How many sandboxed workers serve the address (each with its own listener). */
+  readonly workers: number;
 }
 
 /** A mistake on the command line; its message is one line meant for the user. */
@@ -50,6 +52,12 @@ export class CliError extends Error {
 
 const SIZE = /^([0-9]{1,15})\s*(?:([kmg])(?:i?b)?|b)?$/i;
 const SIZE_UNITS: Record<string, number> = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+const DURATION = /^([0-9]{1,9}(?:\.[0-9]{1,3})?)\s*(ms|s|m)?$/i;
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
+/** The longest delay `setTimeout` honours (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** The most workers `--workers` accepts. */
+const MAX_WORKERS = 256;
 
 /** The text `--help` prints. */
 export const HELP_TEXT = `${SERVER_NAME}: a static web server and application gateway for Deno
@@ -65,11 +73,31 @@ Options:
                    under --root is answered with the file, every other request goes to the app
   --port N         Port to listen on (default: $PORT, else ${DEFAULT_PORT}; 0 picks a free port)
   --host ADDR      Address to listen on (default: ${DEFAULT_HOST}; use :: for IPv6, 127.0.0.1 for local only)
-  --max-body SIZE  Largest request body, in bytes or with K, M or G (powers of 1024)
-                   (default: ${formatSize(DEFAULT_LIMITS.maxBodyBytes)}); larger → 413
+  --workers N      Serve with N sandboxed workers sharing the port, or "auto" for one per
+                   CPU (default: 1)
   --quiet          Do not print an access-log line per request
   -h, --help       Show this help and exit
   -V, --version    Print the version and exit
+
+Limits (a TIME is seconds, or a number with ms, s or m; see README "Limits and security"):
+  --max-body SIZE         Largest request body, in bytes or with K, M or G (powers of 1024)
+                          (default: ${formatSize(DEFAULT_LIMITS.maxBodyBytes)}); larger → 413
+  --header-timeout TIME   Time to receive a whole request head (default: ${
+  formatDuration(DEFAULT_LIMITS.headerTimeoutMs)
+}); → 408
+  --idle-timeout TIME     Time a kept-alive connection may wait for a request (default: ${
+  formatDuration(DEFAULT_LIMITS.idleTimeoutMs)
+})
+  --body-timeout TIME     Longest a request or response body may go without progress
+                          (default: ${
+  formatDuration(DEFAULT_LIMITS.bodyTimeoutMs)
+}); then the connection closes
+  --max-connections N     Connections served at once; more wait in the backlog (default: ${DEFAULT_LIMITS.maxConnections})
+  --max-requests N        Requests per connection before it closes (default: 0, no limit)
+  --shutdown-timeout TIME Time requests in progress get to finish on SIGINT or SIGTERM
+                          (default: ${
+  formatDuration(DEFAULT_LIMITS.shutdownTimeoutMs)
+}); a second signal stops at once
 
 Examples:
   deno task serve                                 serve ./${DEFAULT_ROOT} on port ${DEFAULT_PORT}
@@ -80,7 +108,20 @@ Examples:
   deno task serve --root www --app app.ts         files from ./www, everything else from app.ts
 `;
 
-const STRING_FLAGS = ["root", "port", "host", "app", "max-body"] as const;
+const STRING_FLAGS = [
+  "root",
+  "port",
+  "host",
+  "app",
+  "workers",
+  "max-body",
+  "header-timeout",
+  "idle-timeout",
+  "body-timeout",
+  "max-connections",
+  "max-requests",
+  "shutdown-timeout",
+] as const;
 const BOOLEAN_FLAGS = ["quiet", "help", "version"] as const;
 
 /**
@@ -88,6 +129,7 @@ const BOOLEAN_FLAGS = ["quiet", "help", "version"] as const;
  *
  * @param args The arguments (`Deno.args`).
  * @param env Reads environment variables (only `PORT`).
+ * @param cpus How many workers `--workers auto` means.
  * @returns What to do.
  * @throws {CliError} For unknown flags, missing or invalid values.
  *
@@ -100,6 +142,7 @@ const BOOLEAN_FLAGS = ["quiet", "help", "version"] as const;
 export function parseCli(
   args: readonly string[],
   env: { get(name: string): string | undefined },
+  cpus: number = navigator.hardwareConcurrency,
 ): CliCommand {
   // `deno task serve -- --port 0` passes the `--` through; it separates nothing here.
   if (args[0] === "--") args = args.slice(1);
@@ -122,7 +165,20 @@ export function parseCli(
   const hostname = parseHost(flags.host as string | undefined);
   const app = flags.app as string | undefined;
   if (app === "") throw new CliError("--app needs a module path; see --help");
-  const maxBody = flags["max-body"] as string | undefined;
+  const value = (name: (typeof STRING_FLAGS)[number]) => flags[name] as string | undefined;
+  const size = (name: (typeof STRING_FLAGS)[number], fallback: number) => {
+    const text = value(name);
+    return text === undefined ? fallback : parseSize(text, `--${name}`);
+  };
+  const duration = (name: (typeof STRING_FLAGS)[number], fallback: number, min: number) => {
+    const text = value(name);
+    return text === undefined ? fallback : parseDuration(text, `--${name}`, min);
+  };
+  const count = (name: (typeof STRING_FLAGS)[number], fallback: number, min: number) => {
+    const text = value(name);
+    return text === undefined ? fallback : parseCount(text, `--${name}`, min);
+  };
+  const workersFlag = value("workers");
   return {
     kind: "serve",
     options: {
@@ -134,10 +190,19 @@ export function parseCli(
       app: app ?? null,
       limits: {
         ...DEFAULT_LIMITS,
-        maxBodyBytes: maxBody === undefined
-          ? DEFAULT_LIMITS.maxBodyBytes
-          : parseSize(maxBody, "--max-body"),
+        maxBodyBytes: size("max-body", DEFAULT_LIMITS.maxBodyBytes),
+        headerTimeoutMs: duration("header-timeout", DEFAULT_LIMITS.headerTimeoutMs, 1),
+        idleTimeoutMs: duration("idle-timeout", DEFAULT_LIMITS.idleTimeoutMs, 1),
+        bodyTimeoutMs: duration("body-timeout", DEFAULT_LIMITS.bodyTimeoutMs, 1),
+        maxConnections: count("max-connections", DEFAULT_LIMITS.maxConnections, 1),
+        maxRequestsPerConnection: count("max-requests", DEFAULT_LIMITS.maxRequestsPerConnection, 0),
+        shutdownTimeoutMs: duration("shutdown-timeout", DEFAULT_LIMITS.shutdownTimeoutMs, 0),
       },
+      workers: workersFlag === undefined
+        ? 1
+        : workersFlag === "auto"
+        ? Math.min(Math.max(1, cpus), MAX_WORKERS)
+        : parseCount(workersFlag, "--workers", 1, MAX_WORKERS, ' or "auto"'),
     },
   };
 }
@@ -214,6 +279,57 @@ export function parseSize(text: string, source: string): number {
     throw new CliError(`${source} must be a size such as 1048576, 512K, 10M or 1G, not "${text}"`);
   }
   return bytes;
+}
+
+/**
+ * Parses a duration: seconds (`10`, `2.5`), or a number with `ms`, `s` or
+ * `m` (`500ms`, `30s`, `1m`).
+ *
+ * @param text The duration.
+ * @param source The flag it came from, for the error message.
+ * @param minMs The shortest duration allowed.
+ * @returns Milliseconds (whole).
+ * @throws {CliError} For anything else, or less than `minMs`.
+ *
+ * @example
+ * ```ts
+ * parseDuration("1.5s", "--idle-timeout", 1); // 1500
+ * ```
+ */
+export function parseDuration(text: string, source: string, minMs: number): number {
+  const match = DURATION.exec(text.trim());
+  const ms = match === null
+    ? NaN
+    : Math.round(Number(match[1]) * DURATION_UNITS[(match[2] ?? "s").toLowerCase()]);
+  if (!Number.isSafeInteger(ms) || ms < minMs || ms > MAX_TIMER_MS) {
+    const least = minMs > 0 ? "more than 0" : "0 or more";
+    throw new CliError(
+      `${source} must be a time ${least} such as 10, 2.5s, 500ms or 1m, not "${text}"`,
+    );
+  }
+  return ms;
+}
+
+/** A duration in the unit that reads best (`10s`, `1m`, `500ms`). */
+export function formatDuration(ms: number): string {
+  if (ms >= 60_000 && ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}
+
+function parseCount(
+  text: string,
+  source: string,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+  alternative = "",
+): number {
+  const n = /^[0-9]{1,15}$/.test(text) ? Number(text) : NaN;
+  if (!(n >= min && n <= max)) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `${min} or more` : `from ${min} to ${max}`;
+    throw new CliError(`${source} must be a whole number ${range}${alternative}, not "${text}"`);
+  }
+  return n;
 }
 
 /** A size in the largest unit that divides it (`10M`, `512K`, `100`). */

@@ -5,8 +5,12 @@
  * @module
  */
 
-/** Limits on what a client may send in one request. */
-export interface RequestLimits {
+/**
+ * Every bound the server puts on what a client may send or hold, and on how
+ * long it waits. The defaults are documented in the README ("Limits and
+ * security") and each has a command-line flag.
+ */
+export interface Limits {
   /** Longest request-target in bytes; longer → 414. */
   maxTargetBytes: number;
   /** Largest header section (request line and fields) in bytes; larger → 431. */
@@ -24,10 +28,27 @@ export interface RequestLimits {
   headerTimeoutMs: number;
   /** Time a connection may wait for the first byte of its next request before it is closed. */
   idleTimeoutMs: number;
+  /**
+   * Longest a request body being read, or a response being written, may go
+   * without a single byte of progress; then the connection closes.
+   */
+  bodyTimeoutMs: number;
+  /**
+   * Most connections served at once; further clients wait in the listen
+   * backlog until one closes.
+   */
+  maxConnections: number;
+  /** Most requests on one connection, after which it closes; 0 for no limit. */
+  maxRequestsPerConnection: number;
+  /**
+   * On shutdown, how long requests in progress may take to finish before
+   * their connections are closed.
+   */
+  shutdownTimeoutMs: number;
 }
 
-/** Default request limits (documented in README "Limits"). */
-export const DEFAULT_LIMITS: Readonly<RequestLimits> = Object.freeze({
+/** The default limits (documented in README "Limits and security"). */
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxTargetBytes: 8 * 1024,
   maxHeadBytes: 32 * 1024,
   maxHeaderFields: 100,
@@ -35,6 +56,10 @@ export const DEFAULT_LIMITS: Readonly<RequestLimits> = Object.freeze({
   maxDrainBytes: 256 * 1024,
   headerTimeoutMs: 10_000,
   idleTimeoutMs: 5_000,
+  bodyTimeoutMs: 30_000,
+  maxConnections: 10_000,
+  maxRequestsPerConnection: 0,
+  shutdownTimeoutMs: 10_000,
 });
 
 /** The product's name, sent in the `Server` header and printed by `--version`. */

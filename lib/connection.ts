@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { RequestLimits } from "./config.ts";
+import type { Limits } from "./config.ts";
 import { errorStatus, HttpError, ParseError } from "./errors.ts";
 import { BodyReader } from "./http/body.ts";
 import { errorResponse } from "./http/error_page.ts";
@@ -19,6 +19,7 @@ import { rawPath, requestUrl, toRequest } from "./http/request.ts";
 import { BodyError, writeAll, writeResponse, type WriteResult } from "./http/response.ts";
 import { isBodylessStatus } from "./http/status.ts";
 import type { Logger } from "./log.ts";
+import { Watchdog } from "./watchdog.ts";
 
 /**
  * What a handler learns besides the request: the fields of
@@ -66,7 +67,7 @@ export interface Connection {
 /** Options for {@linkcode serveConnection}. */
 export interface ConnectionOptions {
   /** Request limits. */
-  limits: RequestLimits;
+  limits: Limits;
   /** Where access lines and faults go. */
   logger: Logger;
   /** The `Server` header value. */
@@ -76,6 +77,12 @@ export interface ConnectionOptions {
    * becomes its status and anything else is logged and becomes 500.
    */
   onError?: ErrorHandler;
+  /**
+   * Aborted when the server shuts down: a connection waiting for its next
+   * request closes, and a request in progress is answered with
+   * `Connection: close`.
+   */
+  closing?: AbortSignal;
 }
 
 /** After an error response, input is read and dropped for at most this long ... */
@@ -99,12 +106,36 @@ export async function serveConnection(
   options: ConnectionOptions,
 ): Promise<void> {
   const { limits, logger } = options;
-  const reader = new BufferedReader(conn);
+  const closing = options.closing ?? NEVER;
+  // While a body is read or a response written, the client must keep
+  // bytes moving; one that stalls loses the connection.
+  const watchdog = new Watchdog(limits.bodyTimeoutMs, () => closeQuietly(conn));
+  const reader = new BufferedReader({
+    read: async (p) => {
+      const n = await conn.read(p);
+      watchdog.progress();
+      return n;
+    },
+  });
+  /** Every write goes through here, under the watchdog. */
+  const out = {
+    write: async (p: Uint8Array): Promise<number> => {
+      watchdog.begin();
+      try {
+        const n = await conn.write(p);
+        watchdog.progress();
+        return n;
+      } finally {
+        watchdog.end();
+      }
+    },
+  };
   const scanner = new HeadScanner(limits);
   const remoteAddr = conn.remoteAddr as Deno.NetAddr;
   const remote = remoteAddr.hostname ?? "-";
   const fallbackHost = authority(conn.localAddr as Deno.NetAddr);
   let linger = false;
+  let requests = 0;
 
   /** Answers an error that ends the connection. */
   const reject = async (
@@ -121,11 +152,16 @@ export async function serveConnection(
       keepAlive: false,
       server: options.server,
     };
-    const result = await writeResponse(conn, response, context);
+    const result = await writeResponse(out, response, context);
     logAccess(head, result, started);
   };
 
-  const logAccess = (head: RequestHead | null, result: WriteResult, started: number): void => {
+  const logAccess = (
+    head: RequestHead | null,
+    result: Pick<WriteResult, "status" | "bodyBytes">,
+    started: number,
+    incomplete = false,
+  ): void => {
     logger.access({
       remote,
       method: head?.method ?? "-",
@@ -133,6 +169,7 @@ export async function serveConnection(
       status: result.status,
       bytes: result.bodyBytes,
       milliseconds: performance.now() - started,
+      incomplete,
     });
   };
 
@@ -196,10 +233,13 @@ export async function serveConnection(
       });
     };
     let headWritten = false;
+    let written = 0;
     const sink = {
-      write: (p: Uint8Array): Promise<number> => {
+      write: async (p: Uint8Array): Promise<number> => {
         headWritten = true;
-        return conn.write(p);
+        const n = await out.write(p);
+        written += n;
+        return n;
       },
     };
     const body = new BodyReader(reader, head.framing, {
@@ -208,9 +248,10 @@ export async function serveConnection(
       // never once the final response has begun.
       onFirstRead: head.expectContinue && head.minor === 1
         ? async () => {
-          if (!headWritten) await writeAll(conn, CONTINUE);
+          if (!headWritten) await writeAll(out, CONTINUE);
         }
         : undefined,
+      waits: watchdog,
       onEnd: (error) => {
         if (info.settled) return;
         if (error === null) watch(); // the body may have emptied a full buffer
@@ -272,7 +313,9 @@ export async function serveConnection(
         // not worth reading. Either way, say that the connection will close.
         get keepAlive(): boolean {
           const unreadable = head.expectContinue && !body.started && !body.done;
-          return head.keepAlive && !unreadable && body.remaining <= limits.maxDrainBytes;
+          return head.keepAlive && !unreadable && body.remaining <= limits.maxDrainBytes &&
+            !closing.aborted &&
+            (limits.maxRequestsPerConnection === 0 || requests < limits.maxRequestsPerConnection);
         },
       };
       let result: WriteResult;
@@ -283,11 +326,17 @@ export async function serveConnection(
           return await failed(body.failure);
         }
         finish(new Deno.errors.Interrupted("The response could not be sent"));
-        if (!(error instanceof BodyError)) throw error;
+        if (!(error instanceof BodyError)) {
+          if (!isDisconnect(error)) throw error;
+          // The client went away (or stalled and was cut off) mid-response.
+          logAccess(head, { status: response.status, bodyBytes: written }, started, true);
+          return false;
+        }
         if (body.failure === null) {
           logger.error(`response body failed for ${head.method} ${head.target}`, error);
         }
         if (!error.headSent) await reject(500, "Internal Server Error", head, started);
+        else logAccess(head, { status: response.status, bodyBytes: written }, started, true);
         return false;
       }
       finish(null);
@@ -324,32 +373,47 @@ export async function serveConnection(
       let head: RequestHead | null;
       const started = performance.now();
       try {
-        head = await readHeadInTime(reader, scanner, limits);
+        head = await readHeadInTime(reader, scanner, limits, closing);
       } catch (error) {
         if (error instanceof ParseError) await reject(error.status, error.message, null, started);
         return;
       }
-      if (head === null) return;
+      if (head === null) {
+        // Pipelined bytes left unanswered at shutdown must not turn the close into a reset.
+        linger = reader.buffered > 0;
+        return;
+      }
+      requests++;
       if (!await exchange(head, performance.now())) return;
     }
   } catch (error) {
     if (!isDisconnect(error)) logger.error("connection failed", error);
   } finally {
+    watchdog.stop();
     if (linger) await lingeringClose(conn, reader);
-    try {
-      conn.close();
-    } catch {
-      // Already closed.
-    }
+    closeQuietly(conn);
+  }
+}
+
+/** A signal that never aborts, for connections served without a server. */
+const NEVER = new AbortController().signal;
+
+function closeQuietly(conn: Connection): void {
+  try {
+    conn.close();
+  } catch {
+    // Already closed.
   }
 }
 
 const TIMED_OUT = Symbol("timed out");
+const CLOSING = Symbol("closing");
 
 /**
  * Reads the next head within the limits' time: a connection on which no
- * byte of a new request arrives within `idleTimeoutMs` is closed quietly; a
- * request whose head is not complete within `headerTimeoutMs` gets 408.
+ * byte of a new request arrives within `idleTimeoutMs` (or before the server
+ * starts closing) is closed quietly; a request whose head is not complete
+ * within `headerTimeoutMs` gets 408.
  *
  * @returns The head, or null when the connection should close quietly.
  * @throws {ParseError} For an invalid head (or 408 on timeout).
@@ -357,31 +421,39 @@ const TIMED_OUT = Symbol("timed out");
 async function readHeadInTime(
   reader: BufferedReader,
   scanner: HeadScanner,
-  limits: RequestLimits,
+  limits: Limits,
+  closing: AbortSignal,
 ): Promise<RequestHead | null> {
+  if (closing.aborted) return null;
+  const begun = performance.now();
   const reading = reader.readHead(scanner, limits.maxHeadBytes);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = (ms: number) =>
-    new Promise<typeof TIMED_OUT>((resolve) => {
-      timer = setTimeout(() => resolve(TIMED_OUT), ms);
-    });
+  let wake: (why: typeof TIMED_OUT | typeof CLOSING) => void = () => {};
+  const interrupted = new Promise<typeof TIMED_OUT | typeof CLOSING>((resolve) => wake = resolve);
+  const onClosing = () => wake(CLOSING);
+  closing.addEventListener("abort", onClosing, { once: true });
+  let timer = setTimeout(() => wake(TIMED_OUT), limits.idleTimeoutMs);
   try {
-    let result = await Promise.race([reading, deadline(limits.idleTimeoutMs)]);
-    if (result === TIMED_OUT && (scanner.started || reader.buffered > 0)) {
-      const rest = Math.max(0, limits.headerTimeoutMs - limits.idleTimeoutMs);
-      result = await Promise.race([reading, deadline(rest)]);
-      if (result === TIMED_OUT) {
-        reading.catch(() => {}); // The read is abandoned with the connection.
-        throw new ParseError(408, "The request head took too long");
-      }
-    }
-    if (result === TIMED_OUT) {
-      reading.catch(() => {});
+    const result = await Promise.race([reading, interrupted]);
+    if (typeof result !== "symbol") return result;
+    if (!scanner.started && reader.buffered === 0) {
+      reading.catch(() => {}); // The read is abandoned with the connection.
       return null;
     }
-    return result;
+    // A head under way may still finish, within the header timeout.
+    clearTimeout(timer);
+    const rest = Math.max(0, limits.headerTimeoutMs - (performance.now() - begun));
+    const late = new Promise<typeof TIMED_OUT>((resolve) => {
+      timer = setTimeout(() => resolve(TIMED_OUT), rest);
+    });
+    const head = await Promise.race([reading, late]);
+    if (head === TIMED_OUT) {
+      reading.catch(() => {});
+      throw new ParseError(408, "The request head took too long");
+    }
+    return head;
   } finally {
     clearTimeout(timer);
+    closing.removeEventListener("abort", onClosing);
   }
 }
 

@@ -14,10 +14,12 @@ export interface AccessLogEntry {
   target: string;
   /** The status code sent. */
   status: number;
-  /** Body bytes sent. */
+  /** Body bytes sent; for an incomplete response, every byte that reached the connection. */
   bytes: number;
   /** Time from the end of the request head to the end of the response. */
   milliseconds: number;
+  /** True when the response was cut short (the client left, or its body failed). */
+  incomplete?: boolean;
 }
 
 /** Where the server reports what happens. */
@@ -45,7 +47,7 @@ export interface Logger {
  */
 export function formatAccessLine(entry: AccessLogEntry, now: Date): string {
   return `${now.toISOString()} ${entry.remote} ${entry.method} ${entry.target} ${entry.status} ` +
-    `${entry.bytes} ${entry.milliseconds.toFixed(2)}ms`;
+    `${entry.bytes} ${entry.milliseconds.toFixed(2)}ms${entry.incomplete ? " incomplete" : ""}`;
 }
 
 /**

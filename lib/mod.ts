@@ -30,7 +30,7 @@
  * @module
  */
 
-import { DEFAULT_HOST, DEFAULT_LIMITS, DEFAULT_PORT, type RequestLimits } from "./config.ts";
+import { DEFAULT_HOST, DEFAULT_LIMITS, DEFAULT_PORT, type Limits } from "./config.ts";
 import { authority, type ErrorHandler, type Handler, type ServeInfo } from "./connection.ts";
 import { HttpError } from "./errors.ts";
 import { siteHandler } from "./gateway.ts";
@@ -50,8 +50,8 @@ export { DEFAULT_LIMITS, HttpError, serveStatic, staticLookup };
 export type {
   ErrorHandler,
   Handler,
+  Limits,
   Logger,
-  RequestLimits,
   ServeInfo,
   Server,
   StaticHandler,
@@ -83,7 +83,7 @@ export interface ServeOptions {
   /** Answers for a handler that throws; by default the error is logged and the answer is 500. */
   onError?: ErrorHandler;
   /** Request limits; unset fields keep {@linkcode DEFAULT_LIMITS}. */
-  limits?: Partial<RequestLimits>;
+  limits?: Partial<Limits>;
   /** Where access lines and faults go; by default faults go to standard error. */
   logger?: Logger;
 }

@@ -1,11 +1,12 @@
 /**
  * Listening and accepting: one accept loop hands each connection to
- * {@linkcode serveConnection} and keeps track of it until it ends.
+ * {@linkcode serveConnection}, keeps track of it until it ends, holds the
+ * number of connections under the cap, and shuts down gracefully.
  *
  * @module
  */
 
-import { DEFAULT_LIMITS, type RequestLimits, SERVER_NAME } from "./config.ts";
+import { DEFAULT_LIMITS, type Limits, SERVER_NAME } from "./config.ts";
 import { type ErrorHandler, type Handler, isDisconnect, serveConnection } from "./connection.ts";
 import { type Logger, silentLogger } from "./log.ts";
 import denoJson from "../deno.json" with { type: "json" };
@@ -22,11 +23,16 @@ export interface ListenOptions {
   /** Answers every request. */
   handler: Handler;
   /** Request limits; unset fields keep their defaults. */
-  limits?: Partial<RequestLimits>;
+  limits?: Partial<Limits>;
   /** Where access lines and faults go; silent by default. */
   logger?: Logger;
   /** Answers for a handler that throws; by default a logged 500. */
   onError?: ErrorHandler;
+  /**
+   * Lets several listeners (in several workers) share the address, with the
+   * system spreading connections among them. Needs `--unstable-net`.
+   */
+  reusePort?: boolean;
 }
 
 /** A running server. */
@@ -35,7 +41,14 @@ export interface Server {
   readonly addr: Deno.NetAddr;
   /** Resolves when the server has stopped and every connection is closed. */
   readonly finished: Promise<void>;
-  /** Stops accepting, closes every connection and resolves when all are done. */
+  /** How many connections are open now. */
+  readonly connections: number;
+  /**
+   * Stops gracefully: stops accepting, closes idle connections, lets
+   * requests in progress finish (with `Connection: close`) for up to the
+   * `shutdownTimeoutMs` limit, then closes what is left. Resolves when every
+   * connection is closed; calling it again returns the same promise.
+   */
   shutdown(): Promise<void>;
   /** The same as `shutdown()`, for `await using`. */
   [Symbol.asyncDispose](): Promise<void>;
@@ -61,31 +74,54 @@ const ACCEPT_BACKOFF_MAX_MS = 1000;
  * ```
  */
 export function listen(options: ListenOptions): Server {
-  const listener = Deno.listen({ hostname: options.hostname, port: options.port });
-  const limits: RequestLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const listener = Deno.listen({
+    hostname: options.hostname,
+    port: options.port,
+    ...(options.reusePort ? { reusePort: true } : {}),
+  });
+  const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
   const logger = options.logger ?? silentLogger;
+  const closing = new AbortController();
   const connectionOptions = {
     limits,
     logger,
     server: `${SERVER_NAME}/${VERSION}`,
     onError: options.onError,
+    closing: closing.signal,
   };
   const open = new Set<Deno.Conn>();
   const serving = new Set<Promise<void>>();
-  let stopping = false;
+  /** Resolved when a connection ends (a slot frees up) or the server stops. */
+  let slotFreed: PromiseWithResolvers<void> | null = null;
+  /** Resolved when the shutdown deadline has passed and every connection was closed. */
+  const forced = Promise.withResolvers<void>();
 
   const acceptLoop = async (): Promise<void> => {
     let backoff = 0;
-    while (!stopping) {
+    while (!closing.signal.aborted) {
+      if (open.size >= limits.maxConnections) {
+        // At the cap, new clients wait in the listen backlog rather than be refused.
+        slotFreed ??= Promise.withResolvers<void>();
+        await slotFreed.promise;
+        continue;
+      }
       let conn: Deno.Conn;
       try {
         conn = await listener.accept();
         backoff = 0;
       } catch (error) {
-        if (stopping || error instanceof Deno.errors.BadResource) break;
+        if (closing.signal.aborted || error instanceof Deno.errors.BadResource) break;
         if (isDisconnect(error)) continue;
+        // Out of descriptors (EMFILE) and the like: pause and try again, and
+        // say so once per run of failures, not once per attempt.
+        if (backoff === 0) {
+          logger.error(
+            `accepting connections failed; retrying every ${ACCEPT_BACKOFF_MIN_MS}` +
+              `-${ACCEPT_BACKOFF_MAX_MS} ms until it succeeds`,
+            error,
+          );
+        }
         backoff = Math.min(Math.max(backoff * 2, ACCEPT_BACKOFF_MIN_MS), ACCEPT_BACKOFF_MAX_MS);
-        logger.error(`accept failed, pausing ${backoff} ms`, error);
         await new Promise((resolve) => setTimeout(resolve, backoff));
         continue;
       }
@@ -98,34 +134,55 @@ export function listen(options: ListenOptions): Server {
       const task = serveConnection(conn, options.handler, connectionOptions).finally(() => {
         open.delete(conn);
         serving.delete(task);
+        slotFreed?.resolve();
+        slotFreed = null;
       });
       serving.add(task);
     }
-    while (serving.size > 0) await Promise.allSettled([...serving]);
+    // Connections end by themselves (idle ones at once, busy ones after their
+    // response) unless the deadline closes them first; a handler still
+    // running after that cannot hold the server up.
+    const allEnded = (async () => {
+      while (serving.size > 0) await Promise.allSettled([...serving]);
+    })();
+    await Promise.race([allEnded, forced.promise]);
   };
 
   const finished = acceptLoop();
-  const shutdown = async (): Promise<void> => {
-    if (!stopping) {
-      stopping = true;
+  let stopping: Promise<void> | null = null;
+  const shutdown = (): Promise<void> => {
+    stopping ??= (async () => {
+      closing.abort();
+      slotFreed?.resolve();
       try {
         listener.close();
       } catch {
         // Already closed.
       }
-      for (const conn of open) {
-        try {
-          conn.close();
-        } catch {
-          // Already closed.
+      const deadline = setTimeout(() => {
+        for (const conn of open) {
+          try {
+            conn.close();
+          } catch {
+            // Already closed.
+          }
         }
+        forced.resolve();
+      }, limits.shutdownTimeoutMs);
+      try {
+        await finished;
+      } finally {
+        clearTimeout(deadline);
       }
-    }
-    await finished;
+    })();
+    return stopping;
   };
   return {
     addr: listener.addr as Deno.NetAddr,
     finished,
+    get connections() {
+      return open.size;
+    },
     shutdown,
     [Symbol.asyncDispose]: shutdown,
   };

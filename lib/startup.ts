@@ -1,20 +1,20 @@
 /**
- * Starting the server from the command line: validate the root, bind the
- * address, print where it is reachable, and stop cleanly on a signal. Every
- * failure the user can fix ends with one line on standard error and exit
- * code 2.
+ * Starting the server from the command line: validate the root and the
+ * application, start the serving workers, print where they are reachable,
+ * and stop gracefully on a signal. Every failure the user can fix ends with
+ * one line on standard error and exit code 2.
  *
  * @module
  */
 
-import { AppError, loadApp } from "./app.ts";
+import { AppError, findApp } from "./app.ts";
 import { CliError, type CliOptions, HELP_TEXT, parseCli } from "./cli.ts";
 import { SERVER_NAME } from "./config.ts";
-import { authority, type Handler } from "./connection.ts";
-import { fromFileUrl, resolve } from "./deps.ts";
-import { siteHandler } from "./gateway.ts";
-import { consoleLogger, describeError, type Logger } from "./log.ts";
-import { listen, type Server, VERSION } from "./server.ts";
+import { authority } from "./connection.ts";
+import { dirname, fromFileUrl, resolve } from "./deps.ts";
+import { consoleLogger, describeError } from "./log.ts";
+import { VERSION } from "./server.ts";
+import { StartError, startWorkers, type WorkerPool } from "./supervisor.ts";
 
 /** The site bundled next to the program (in a checkout, or inside a compiled binary). */
 const BUNDLED_ROOT = fromFileUrl(new URL("../www", import.meta.url));
@@ -45,35 +45,6 @@ export async function findRoot(options: CliOptions): Promise<string> {
       throw new CliError(`cannot read root ${root}: permission denied (allow reading it)`);
     }
     throw new CliError(`cannot use root ${root}: ${describeError(error)}`);
-  }
-}
-
-/**
- * Binds the address, turning the usual failures into instructions.
- *
- * @throws {CliError} When the port is taken, privileged or the address is not local.
- */
-export function listenOrExplain(options: CliOptions, handler: Handler, logger: Logger): Server {
-  const where = authority({ transport: "tcp", hostname: options.hostname, port: options.port });
-  try {
-    const { hostname, port, limits } = options;
-    return listen({ hostname, port, handler, limits, logger });
-  } catch (error) {
-    if (error instanceof Deno.errors.AddrInUse) {
-      throw new CliError(
-        `port ${options.port} is already in use on ${options.hostname}; ` +
-          `stop the other server or pick another port with --port`,
-      );
-    }
-    if (error instanceof Deno.errors.AddrNotAvailable) {
-      throw new CliError(`cannot listen on ${where}: no such local address; check --host`);
-    }
-    if (error instanceof Deno.errors.PermissionDenied) {
-      throw new CliError(
-        `not allowed to listen on ${where}; use a port above 1023 or grant the permission`,
-      );
-    }
-    throw new CliError(`cannot listen on ${where}: ${describeError(error)}`);
   }
 }
 
@@ -111,14 +82,29 @@ export function reachableUrls(addr: Deno.NetAddr): string[] {
 }
 
 /**
- * Runs the program.
+ * The paths a serving worker must read: the root and the application's
+ * folder, each also by its real path when a symlink leads there.
+ *
+ * @param root The document root, or null.
+ * @param app The application module, or null.
+ * @returns Absolute paths.
+ */
+export async function readablePaths(root: string | null, app: string | null): Promise<string[]> {
+  const paths = [root, app === null ? null : dirname(app)].filter((p) => p !== null);
+  const real = await Promise.all(paths.map((p) => Deno.realPath(p).catch(() => p)));
+  return [...new Set([...paths, ...real])];
+}
+
+/**
+ * Runs the program: checks what it is asked to serve, starts the sandboxed
+ * workers that serve it, and stops them on SIGINT or SIGTERM.
  *
  * @param args The command-line arguments.
  * @returns The exit code: 0 after a clean stop, 2 for a usage or start-up error the user
- * can fix, 1 for any other failure to start.
+ * can fix, 1 for any other failure.
  */
 export async function run(args: readonly string[]): Promise<number> {
-  let server: Server;
+  let pool: WorkerPool;
   try {
     const command = parseCli(args, { get: (name) => Deno.env.get(name) });
     if (command.kind === "help") {
@@ -130,40 +116,55 @@ export async function run(args: readonly string[]): Promise<number> {
       return 0;
     }
     const options = command.options;
-    const logger = consoleLogger({ quiet: options.quiet });
     // With an application, files are served only from a root that was asked for.
-    const app = options.app === null ? null : await loadApp(options.app);
+    const app = options.app === null ? null : await findApp(options.app);
     const root = app === null || options.rootGiven ? await findRoot(options) : null;
-    const handler = siteHandler(app, root, { logger });
+    if (options.workers > 1 && typeof Deno.listenDatagram !== "function") {
+      throw new CliError(
+        "--workers above 1 needs Deno's --unstable-net flag (deno task serve has it)",
+      );
+    }
+    const config = {
+      root,
+      app,
+      appName: options.app,
+      hostname: options.hostname,
+      port: options.port,
+      limits: options.limits,
+      quiet: options.quiet,
+    };
+    const logger = consoleLogger({ quiet: options.quiet });
+    pool = await startWorkers(config, await readablePaths(root, app), options.workers, logger);
     const what = [options.app, root].filter((part) => part !== null).join(" with files from ");
-    server = listenOrExplain(options, handler, logger);
-    console.log(`${SERVER_NAME} ${VERSION} serving ${what}`);
-    for (const url of reachableUrls(server.addr)) console.log(`  ${url}`);
+    const workers = options.workers === 1 ? "" : ` (${options.workers} workers)`;
+    console.log(`${SERVER_NAME} ${VERSION} serving ${what}${workers}`);
+    for (const url of reachableUrls(pool.addr)) console.log(`  ${url}`);
   } catch (error) {
     if (error instanceof CliError || error instanceof AppError) {
       console.error(`${SERVER_NAME}: ${error.message}`);
       return 2;
+    }
+    if (error instanceof StartError) {
+      console.error(`${SERVER_NAME}: ${error.message}`);
+      return error.exitCode;
     }
     // Anything else is a fault of ours, still reported in one line.
     console.error(`${SERVER_NAME}: cannot start: ${describeError(error)}`);
     return 1;
   }
 
-  // A promise an application forgets to handle must not stop every other request.
-  const unhandled = (event: PromiseRejectionEvent): void => {
-    event.preventDefault();
-    console.error(`${SERVER_NAME}: unhandled rejection: ${describeError(event.reason)}`);
-  };
-  globalThis.addEventListener("unhandledrejection", unhandled);
+  // The first signal stops gracefully; a second one stops at once.
   let signals = 0;
   const stop = () => {
-    if (++signals > 1) Deno.exit(1);
-    server.shutdown();
+    if (++signals > 1) {
+      console.error(`${SERVER_NAME}: stopping now`);
+      Deno.exit(1);
+    }
+    pool.stop();
   };
   const names: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
   for (const name of names) Deno.addSignalListener(name, stop);
-  await server.finished;
+  const code = await pool.finished;
   for (const name of names) Deno.removeSignalListener(name, stop);
-  globalThis.removeEventListener("unhandledrejection", unhandled);
-  return 0;
+  return code;
 }

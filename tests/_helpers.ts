@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { RequestLimits } from "../lib/config.ts";
+import type { Limits } from "../lib/config.ts";
 import type { Handler, ServeInfo } from "../lib/connection.ts";
 import { fromFileUrl } from "../lib/deps.ts";
 import { type Logger, silentLogger } from "../lib/log.ts";
@@ -20,7 +20,7 @@ export const WWW = fromFileUrl(new URL("../www", import.meta.url));
 export interface TestServerOptions {
   handler?: Handler;
   root?: string;
-  limits?: Partial<RequestLimits>;
+  limits?: Partial<Limits>;
   logger?: Logger;
 }
 

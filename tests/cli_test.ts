@@ -11,7 +11,15 @@ import {
   assertStringIncludes,
   assertThrows,
 } from "../lib/deps.ts";
-import { CliError, formatSize, HELP_TEXT, parseCli, parseSize } from "../lib/cli.ts";
+import {
+  CliError,
+  formatDuration,
+  formatSize,
+  HELP_TEXT,
+  parseCli,
+  parseDuration,
+  parseSize,
+} from "../lib/cli.ts";
 import { DEFAULT_LIMITS } from "../lib/config.ts";
 import { VERSION } from "../lib/server.ts";
 import denoJson from "../deno.json" with { type: "json" };
@@ -30,6 +38,7 @@ Deno.test("parseCli() applies the documented defaults", () => {
       quiet: false,
       app: null,
       limits: DEFAULT_LIMITS,
+      workers: 1,
     },
   });
 });
@@ -55,6 +64,29 @@ const ACCEPTED: Array<
     expect: { limits: { ...DEFAULT_LIMITS, maxBodyBytes: 1024 * 1024 } },
   },
   { args: ["--max-body=0"], expect: { limits: { ...DEFAULT_LIMITS, maxBodyBytes: 0 } } },
+  {
+    args: ["--header-timeout", "2.5", "--idle-timeout", "500ms", "--body-timeout", "1m"],
+    expect: {
+      limits: {
+        ...DEFAULT_LIMITS,
+        headerTimeoutMs: 2500,
+        idleTimeoutMs: 500,
+        bodyTimeoutMs: 60_000,
+      },
+    },
+  },
+  {
+    args: ["--max-connections", "2", "--max-requests", "100", "--shutdown-timeout", "0"],
+    expect: {
+      limits: {
+        ...DEFAULT_LIMITS,
+        maxConnections: 2,
+        maxRequestsPerConnection: 100,
+        shutdownTimeoutMs: 0,
+      },
+    },
+  },
+  { args: ["--workers", "3"], expect: { workers: 3 } },
 ];
 
 for (const { args, vars, expect } of ACCEPTED) {
@@ -86,6 +118,18 @@ const REJECTED: Array<{ args: string[]; vars?: Record<string, string>; message: 
   { args: ["--max-body", "-1"], message: "--max-body must be a size" },
   { args: ["--max-body", "10T"], message: "--max-body must be a size" },
   { args: ["--max-body"], message: "--max-body needs a value" },
+  { args: ["--header-timeout", "0"], message: "--header-timeout must be a time more than 0" },
+  { args: ["--idle-timeout", "5h"], message: "--idle-timeout must be a time" },
+  { args: ["--body-timeout", "-1"], message: "--body-timeout must be a time" },
+  { args: ["--shutdown-timeout", "soon"], message: "--shutdown-timeout must be a time 0 or more" },
+  { args: ["--shutdown-timeout", "30d"], message: "--shutdown-timeout must be a time" },
+  {
+    args: ["--max-connections", "0"],
+    message: "--max-connections must be a whole number 1 or more",
+  },
+  { args: ["--max-requests", "1.5"], message: "--max-requests must be a whole number 0 or more" },
+  { args: ["--workers", "0"], message: '--workers must be a whole number from 1 to 256 or "auto"' },
+  { args: ["--workers", "many"], message: "--workers must be a whole number" },
 ];
 
 Deno.test("parseSize() reads bytes and K, M, G in powers of 1024", () => {
@@ -104,6 +148,35 @@ Deno.test("parseSize() reads bytes and K, M, G in powers of 1024", () => {
   for (const text of ["", "M", "1.5M", "1 K B", "10ib", "0x10", "9999999999999999"]) {
     assertThrows(() => parseSize(text, "--x"), CliError, "--x must be a size");
   }
+});
+
+Deno.test("parseCli() reads --workers auto as one worker per CPU", () => {
+  const command = parseCli(["--workers", "auto"], noEnv, 6);
+  assert(command.kind === "serve");
+  assertEquals(command.options.workers, 6);
+});
+
+Deno.test("parseDuration() reads seconds and ms, s, m", () => {
+  const cases: [string, number][] = [
+    ["10", 10_000],
+    ["2.5", 2500],
+    ["0.001", 1],
+    ["500ms", 500],
+    ["30s", 30_000],
+    ["30 S", 30_000],
+    ["2m", 120_000],
+  ];
+  for (const [text, ms] of cases) assertEquals(parseDuration(text, "--x", 0), ms, text);
+  for (const text of ["", "s", "1h", "1.2345", "-1", "1e3", "10 seconds"]) {
+    assertThrows(() => parseDuration(text, "--x", 0), CliError, "--x must be a time");
+  }
+  assertThrows(() => parseDuration("0", "--x", 1), CliError, "more than 0");
+});
+
+Deno.test("formatDuration() names a time in the unit that reads best", () => {
+  assertEquals(formatDuration(10_000), "10s");
+  assertEquals(formatDuration(120_000), "2m");
+  assertEquals(formatDuration(1500), "1500ms");
 });
 
 Deno.test("formatSize() names a size in the largest unit that divides it", () => {

@@ -28,6 +28,11 @@ export interface BodyReaderOptions {
    * failed (with the error): too large, malformed, or the client gone.
    */
   onEnd?: (error: unknown) => void;
+  /**
+   * Told when each read or discard starts and stops waiting on the
+   * connection, so a progress deadline covers exactly those waits.
+   */
+  waits?: { begin(): void; end(): void };
 }
 
 const DETACHED = "The request body is no longer available: the response has been sent";
@@ -201,7 +206,16 @@ export class BodyReader {
   }
 
   #serialize<T>(operation: () => Promise<T>): Promise<T> {
-    const result = this.#queue.then(operation);
+    const waits = this.#options.waits;
+    const run = waits === undefined ? operation : async () => {
+      waits.begin();
+      try {
+        return await operation();
+      } finally {
+        waits.end();
+      }
+    };
+    const result = this.#queue.then(run);
     this.#queue = result.catch(() => {});
     return result;
   }

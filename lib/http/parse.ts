@@ -14,7 +14,7 @@
  */
 
 import { ParseError } from "../errors.ts";
-import type { RequestLimits } from "../config.ts";
+import type { Limits } from "../config.ts";
 
 /** How a request body is delimited (RFC 9112 §6.3). */
 export type BodyFraming =
@@ -112,7 +112,7 @@ const HTTP_VERSION_PREFIX = [0x48, 0x54, 0x54, 0x50, 0x2f, -1, 0x2e, -1]; // "HT
  * ```
  */
 export class HeadScanner {
-  #limits: Pick<RequestLimits, "maxTargetBytes" | "maxHeadBytes" | "maxHeaderFields">;
+  #limits: Pick<Limits, "maxTargetBytes" | "maxHeadBytes" | "maxHeaderFields">;
   #state = S_START;
   #pos = 0;
   /** Offset of the method's first byte (after any leading empty lines). */
@@ -134,7 +134,7 @@ export class HeadScanner {
    * @param limits Target, head and field-count limits to enforce while scanning.
    */
   constructor(
-    limits: Pick<RequestLimits, "maxTargetBytes" | "maxHeadBytes" | "maxHeaderFields">,
+    limits: Pick<Limits, "maxTargetBytes" | "maxHeadBytes" | "maxHeaderFields">,
   ) {
     this.#limits = limits;
   }
@@ -537,7 +537,7 @@ function isRegNameChar(c: number): boolean {
  */
 export function parseRequestHead(
   bytes: Uint8Array,
-  limits: Pick<RequestLimits, "maxTargetBytes" | "maxHeadBytes" | "maxHeaderFields">,
+  limits: Pick<Limits, "maxTargetBytes" | "maxHeadBytes" | "maxHeaderFields">,
 ): { head: RequestHead; length: number } | null {
   const scanner = new HeadScanner(limits);
   const length = scanner.scan(bytes, 0, bytes.length);

@@ -5,7 +5,7 @@
  */
 
 import { assert, assertEquals, assertThrows } from "../../lib/deps.ts";
-import { DEFAULT_LIMITS, type RequestLimits } from "../../lib/config.ts";
+import { DEFAULT_LIMITS, type Limits } from "../../lib/config.ts";
 import { ParseError } from "../../lib/errors.ts";
 import {
   type BodyFraming,
@@ -16,7 +16,7 @@ import {
   type RequestHead,
 } from "../../lib/http/parse.ts";
 
-type HeadLimits = Pick<RequestLimits, "maxTargetBytes" | "maxHeadBytes" | "maxHeaderFields">;
+type HeadLimits = Pick<Limits, "maxTargetBytes" | "maxHeadBytes" | "maxHeaderFields">;
 
 const FIXTURES = new URL("../fixtures/requests/", import.meta.url);
 

@@ -1,0 +1,230 @@
+/**
+ * The main thread's side of the command line: it starts the workers that
+ * serve (see `worker.ts`), each confined to the permissions it needs, waits
+ * until they listen, and stops them. It never touches a connection.
+ *
+ * @module
+ */
+
+import { authority } from "./connection.ts";
+import type { Limits } from "./config.ts";
+import { describeError, type Logger } from "./log.ts";
+
+/** What a worker needs to serve. */
+export interface WorkerConfig {
+  /** The document root (absolute), or null for an application alone. */
+  readonly root: string | null;
+  /** The application module (absolute path), or null for files alone. */
+  readonly app: string | null;
+  /** The application as the user named it, for messages. */
+  readonly appName: string | null;
+  /** The address to listen on. */
+  readonly hostname: string;
+  /** The port; 0 only for the first of several workers. */
+  readonly port: number;
+  /** Share the port with the other workers. */
+  readonly reusePort: boolean;
+  /** Limits and timeouts. */
+  readonly limits: Readonly<Limits>;
+  /** No access log. */
+  readonly quiet: boolean;
+}
+
+/** Messages from the main thread to a worker. */
+export type ToWorker =
+  | { readonly kind: "start"; readonly config: WorkerConfig }
+  | { readonly kind: "stop" };
+
+/** Messages from a worker to the main thread. */
+export type FromWorker =
+  | { readonly kind: "listening"; readonly hostname: string; readonly port: number }
+  | { readonly kind: "failed"; readonly message: string; readonly exitCode: number }
+  | { readonly kind: "stopped" };
+
+/** A worker could not start; the message is one line for the user. */
+export class StartError extends Error {
+  /** The exit code the program should end with: 2 for what the user can fix, else 1. */
+  readonly exitCode: number;
+
+  /**
+   * @param message What went wrong.
+   * @param exitCode The exit code for it.
+   */
+  constructor(message: string, exitCode: number) {
+    super(message);
+    this.name = "StartError";
+    this.exitCode = exitCode;
+  }
+}
+
+/** The permissions a serving worker gets. */
+export interface WorkerPermissions {
+  /** Paths it may read. */
+  readonly read: string[];
+  /** The one address it may listen on. */
+  readonly net: string[];
+  readonly env: false;
+  readonly run: false;
+  readonly write: false;
+  readonly ffi: false;
+  readonly sys: false;
+  readonly import: false;
+}
+
+/**
+ * The sandbox of a serving worker: read the given paths (the root and the
+ * application's folder), listen on its address, and nothing else.
+ *
+ * @param config What the worker serves.
+ * @param readable The paths it must read.
+ * @returns Permissions for `new Worker(..., { deno: { permissions } })`.
+ *
+ * @example
+ * ```ts
+ * workerPermissions({ hostname: "0.0.0.0", port: 8000 }, ["/srv/www"]);
+ * // { read: ["/srv/www"], net: ["0.0.0.0:8000"], env: false, run: false, ... }
+ * ```
+ */
+export function workerPermissions(
+  config: Pick<WorkerConfig, "hostname" | "port">,
+  readable: readonly string[],
+): WorkerPermissions {
+  return {
+    read: [...new Set(readable)],
+    net: [authority({ transport: "tcp", hostname: config.hostname, port: config.port })],
+    env: false,
+    run: false,
+    write: false,
+    ffi: false,
+    sys: false,
+    import: false,
+  };
+}
+
+/** Workers serving one address. */
+export interface WorkerPool {
+  /** The address they listen on (with the port the system picked for port 0). */
+  readonly addr: Deno.NetAddr;
+  /**
+   * Resolves when every worker has stopped: after {@linkcode WorkerPool.stop},
+   * or with the exit code 1 when a worker died.
+   */
+  readonly finished: Promise<number>;
+  /** Asks every worker to shut down gracefully and resolves when they have. */
+  stop(): Promise<void>;
+}
+
+/** How much longer than its own shutdown deadline a worker gets before it is terminated. */
+const STOP_GRACE_MS = 2000;
+
+/**
+ * Starts `count` workers on one address. The first binds (and picks the port
+ * when it is 0); the others then join it with `reusePort`.
+ *
+ * @param config What to serve and where; `reusePort` is decided here.
+ * @param readable The paths the workers may read.
+ * @param count How many workers.
+ * @param logger Where a worker's death is reported.
+ * @returns The running workers.
+ * @throws {StartError} When a worker cannot start (every started one is stopped).
+ */
+export async function startWorkers(
+  config: Omit<WorkerConfig, "reusePort">,
+  readable: readonly string[],
+  count: number,
+  logger: Logger,
+): Promise<WorkerPool> {
+  const workers: Worker[] = [];
+  const died = Promise.withResolvers<number>();
+  let stopping = false;
+  const launch = async (port: number): Promise<Deno.NetAddr> => {
+    const own: WorkerConfig = { ...config, port, reusePort: count > 1 };
+    const worker = new Worker(new URL("./worker.ts", import.meta.url), {
+      type: "module",
+      name: `${workers.length + 1}`,
+      deno: { permissions: workerPermissions(own, readable) },
+    });
+    workers.push(worker);
+    const addr = await started(worker, own);
+    // From here on, a worker that dies takes the server down with exit code
+    // 1, for a process manager to restart: its share of the connections
+    // would otherwise be lost without a word.
+    worker.onerror = (event) => {
+      event.preventDefault();
+      if (stopping) return;
+      logger.error(`worker ${workers.indexOf(worker) + 1} stopped: ${firstLine(event.message)}`);
+      died.resolve(1);
+    };
+    return addr;
+  };
+
+  let addr: Deno.NetAddr;
+  try {
+    addr = await launch(config.port);
+    for (let i = 1; i < count; i++) await launch(addr.port);
+  } catch (error) {
+    for (const worker of workers) worker.terminate();
+    throw error;
+  }
+
+  let stopped: Promise<void> | null = null;
+  const stop = (): Promise<void> => {
+    stopping = true;
+    stopped ??= Promise.all(workers.map((worker) => stopWorker(worker, config.limits)))
+      .then(() => died.resolve(0));
+    return stopped;
+  };
+  const finished = died.promise.then(async (code) => {
+    stopping = true;
+    for (const worker of workers) worker.terminate();
+    return code;
+  });
+  return { addr, finished, stop };
+}
+
+/** Sends the configuration and waits until the worker listens or fails. */
+function started(worker: Worker, config: WorkerConfig): Promise<Deno.NetAddr> {
+  return new Promise((resolve, reject) => {
+    worker.onmessage = (event: MessageEvent<FromWorker>) => {
+      const message = event.data;
+      if (message.kind === "listening") {
+        resolve({ transport: "tcp", hostname: message.hostname, port: message.port });
+      } else if (message.kind === "failed") {
+        reject(new StartError(message.message, message.exitCode));
+      }
+    };
+    worker.onerror = (event) => {
+      event.preventDefault();
+      reject(new StartError(`cannot start: ${firstLine(event.message)}`, 1));
+    };
+    worker.postMessage({ kind: "start", config } satisfies ToWorker);
+  });
+}
+
+/**
+ * Asks a worker to shut down and waits for it to say so, or terminates it
+ * once its deadline (and a little more) has passed.
+ */
+function stopWorker(worker: Worker, limits: Pick<Limits, "shutdownTimeoutMs">): Promise<void> {
+  const { promise, resolve } = Promise.withResolvers<void>();
+  const timer = setTimeout(resolve, limits.shutdownTimeoutMs + STOP_GRACE_MS);
+  worker.onmessage = (event: MessageEvent<FromWorker>) => {
+    if (event.data.kind === "stopped") resolve();
+  };
+  try {
+    worker.postMessage({ kind: "stop" } satisfies ToWorker);
+  } catch (error) {
+    // A worker that is already gone has nothing to finish.
+    console.error(`cannot stop worker: ${describeError(error)}`);
+    resolve();
+  }
+  return promise.finally(() => {
+    clearTimeout(timer);
+    worker.terminate();
+  });
+}
+
+function firstLine(text: string): string {
+  const end = text.indexOf("\n");
+  return end === -1 ? text : text.slice(0, end);
+}

@@ -1,0 +1,121 @@
+/**
+ * The serving side of the command line, run in a Worker started by
+ * `supervisor.ts` with only the permissions to read the root (and the
+ * application's folder) and to listen on the address: the connection loop,
+ * the static layer and the application all run here, so a mistake in any of
+ * them cannot reach other files, the environment, or other programs.
+ *
+ * @module
+ */
+
+import { AppError, loadApp } from "./app.ts";
+import { CliError } from "./cli.ts";
+import { authority, type Handler } from "./connection.ts";
+import { siteHandler } from "./gateway.ts";
+import { consoleLogger, describeError, type Logger } from "./log.ts";
+import { listen, type Server } from "./server.ts";
+import type { FromWorker, ToWorker, WorkerConfig } from "./supervisor.ts";
+import { SERVER_NAME } from "./config.ts";
+
+/** The parts of a worker's global scope used here. */
+interface WorkerScope {
+  postMessage(message: FromWorker): void;
+  addEventListener(type: "message", listener: (event: MessageEvent<ToWorker>) => void): void;
+  addEventListener(type: "error", listener: (event: ErrorEvent) => void): void;
+  addEventListener(
+    type: "unhandledrejection",
+    listener: (event: PromiseRejectionEvent) => void,
+  ): void;
+}
+
+/**
+ * Binds the address, turning the usual failures into instructions.
+ *
+ * @param config Where to listen and with which limits.
+ * @param handler Answers every request.
+ * @param logger Where access lines and faults go.
+ * @returns The running server.
+ * @throws {CliError} When the port is taken, privileged or the address is not local.
+ */
+export function listenOrExplain(config: WorkerConfig, handler: Handler, logger: Logger): Server {
+  const { hostname, port, limits, reusePort } = config;
+  const where = authority({ transport: "tcp", hostname, port });
+  try {
+    return listen({ hostname, port, handler, limits, logger, reusePort });
+  } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse) {
+      throw new CliError(
+        `port ${port} is already in use on ${hostname}; ` +
+          `stop the other server or pick another port with --port`,
+      );
+    }
+    if (error instanceof Deno.errors.AddrNotAvailable) {
+      throw new CliError(`cannot listen on ${where}: no such local address; check --host`);
+    }
+    if (
+      error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable
+    ) {
+      throw new CliError(
+        `not allowed to listen on ${where}; use a port above 1023 or grant the permission`,
+      );
+    }
+    throw new CliError(`cannot listen on ${where}: ${describeError(error)}`);
+  }
+}
+
+/**
+ * Loads what the configuration names and listens.
+ *
+ * @returns The server, or the message and exit code for why it cannot start.
+ */
+async function start(config: WorkerConfig): Promise<Server | FromWorker> {
+  try {
+    const logger = consoleLogger({ quiet: config.quiet });
+    const app = config.app === null
+      ? null
+      : await loadApp(config.app, config.appName ?? config.app);
+    return listenOrExplain(config, siteHandler(app, config.root, { logger }), logger);
+  } catch (error) {
+    if (error instanceof CliError || error instanceof AppError) {
+      return { kind: "failed", message: error.message, exitCode: 2 };
+    }
+    return { kind: "failed", message: `cannot start: ${describeError(error)}`, exitCode: 1 };
+  }
+}
+
+/** Wires the worker to its supervisor. */
+function main(scope: WorkerScope): void {
+  // An application's stray promise or exception must not stop every other request.
+  scope.addEventListener("unhandledrejection", (event) => {
+    event.preventDefault();
+    console.error(`${SERVER_NAME}: unhandled rejection: ${describeError(event.reason)}`);
+  });
+  scope.addEventListener("error", (event) => {
+    event.preventDefault();
+    console.error(`${SERVER_NAME}: uncaught exception: ${describeError(event.error)}`);
+  });
+
+  let server: Server | null = null;
+  scope.addEventListener("message", async (event) => {
+    const message = event.data;
+    if (message.kind === "start" && server === null) {
+      const result = await start(message.config);
+      if ("addr" in result) {
+        server = result;
+        scope.postMessage({
+          kind: "listening",
+          hostname: result.addr.hostname,
+          port: result.addr.port,
+        });
+      } else {
+        scope.postMessage(result);
+      }
+    } else if (message.kind === "stop") {
+      await server?.shutdown();
+      scope.postMessage({ kind: "stopped" });
+    }
+  });
+}
+
+// Only inside a worker: importing this module elsewhere (to test it) starts nothing.
+if ("WorkerGlobalScope" in globalThis) main(globalThis as unknown as WorkerScope);
