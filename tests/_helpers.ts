@@ -269,7 +269,10 @@ export function recordingLogger(): Logger & { lines: string[]; errors: string[] 
   return {
     lines,
     errors,
-    access: (e) => lines.push(`${e.method} ${e.target} ${e.status} ${e.bytes}`),
+    access: (e) =>
+      lines.push(
+        `${e.method} ${e.target} ${e.status} ${e.bytes}${e.incomplete ? " incomplete" : ""}`,
+      ),
     error: (message) => errors.push(message),
   };
 }

@@ -23,6 +23,7 @@ import {
 import { DEFAULT_LIMITS } from "../lib/config.ts";
 import { VERSION } from "../lib/server.ts";
 import denoJson from "../deno.json" with { type: "json" };
+import { assertUsageError, MAIN, runMain, withMain } from "./_main.ts";
 
 const noEnv = { get: (_: string): string | undefined => undefined };
 const env = (vars: Record<string, string>) => ({ get: (name: string) => vars[name] });
@@ -199,42 +200,6 @@ Deno.test("parseCli() recognises --help, -h, --version and -V", () => {
   assertEquals(parseCli(["-V"], noEnv).kind, "version");
 });
 
-/** The `deno run` flags of the serve task, so the tests start the program as the task does. */
-function serveTaskArgs(): string[] {
-  const words = denoJson.tasks.serve.split(/\s+/);
-  assertEquals(words.slice(0, 2), ["deno", "run"]);
-  assert(!words.includes("-A") && !words.includes("--allow-all"), "serve must not use -A");
-  return words.slice(1);
-}
-
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
-
-async function runMain(args: string[], vars: Record<string, string> = {}) {
-  const task = serveTaskArgs();
-  const command = new Deno.Command(Deno.execPath(), {
-    args: [...task.slice(0, -1), MAIN, ...args],
-    env: { NO_COLOR: "1", ...vars },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  });
-  const output = await command.output();
-  return {
-    code: output.code,
-    stdout: new TextDecoder().decode(output.stdout),
-    stderr: new TextDecoder().decode(output.stderr),
-  };
-}
-
-/** Asserts a one-line error, exit code 2, and no stack trace. */
-function assertUsageError(result: { code: number; stderr: string }, includes: string): void {
-  assertEquals(result.code, 2, result.stderr);
-  const lines = result.stderr.trim().split("\n");
-  assertEquals(lines.length, 1, result.stderr);
-  assertStringIncludes(lines[0], includes);
-  assert(!/\bat .*:\d+:\d+/.test(result.stderr), "no stack trace");
-}
-
 Deno.test("main.ts exits 2 with one line for a bad flag value", async () => {
   assertUsageError(await runMain(["--port", "abc"]), "--port must be a number");
   assertUsageError(await runMain(["--nope"]), "unknown option --nope");
@@ -268,49 +233,6 @@ Deno.test("main.ts prints help with examples and the version", async () => {
   assertEquals(version.stdout.trim(), `portico ${VERSION}`);
   assertEquals(VERSION, denoJson.version);
 });
-
-/** A running main.ts, started as the serve task starts it, and its standard output so far. */
-interface RunningMain {
-  url: string;
-  /** Reads output until `pattern` matches (bounded), and returns all output so far. */
-  waitFor(pattern: RegExp): Promise<string>;
-}
-
-/** Starts main.ts on a free loopback port, runs `fn`, then stops it with SIGTERM and checks exit 0. */
-async function withMain(args: string[], fn: (main: RunningMain) => Promise<void>): Promise<void> {
-  const task = serveTaskArgs();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [...task.slice(0, -1), MAIN, "--host", "127.0.0.1", "--port", "0", ...args],
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let output = "";
-  const waitFor = async (pattern: RegExp): Promise<string> => {
-    for (let i = 0; i < 50 && !pattern.test(output); i++) {
-      const { value, done } = await lines.read();
-      if (done) break;
-      output += value;
-    }
-    return output;
-  };
-  try {
-    const url = /http:\/\/127\.0\.0\.1:\d+\//.exec(await waitFor(/http:\/\/127\.0\.0\.1:\d+\//))
-      ?.[0];
-    assert(url, `no URL printed: ${output}`);
-    await fn({ url, waitFor });
-  } finally {
-    child.kill("SIGTERM");
-    while (!(await lines.read()).done) {
-      // Drain until the program exits.
-    }
-    await child.stderr.cancel();
-  }
-  const status = await child.status;
-  assertEquals(status.code, 0);
-}
 
 Deno.test("main.ts serves, logs each request and exits 0 on SIGTERM", async () => {
   await withMain([], async ({ url, waitFor }) => {

@@ -1408,3 +1408,116 @@ Deno.test("serveConnection() answers an HttpError of any status, and settles com
     });
   }
 });
+
+// --- Body progress and requests per connection ----------------------------------------------
+
+const STALL_MS = 300;
+
+Deno.test("serveConnection() closes a connection whose request body stalls past bodyTimeoutMs", async () => {
+  const failure = Promise.withResolvers<string>();
+  const handler: Handler = async (request) => {
+    try {
+      await request.arrayBuffer();
+      failure.resolve("read");
+    } catch (error) {
+      failure.resolve((error as Error).name);
+    }
+    return new Response("never sent");
+  };
+  await withServer(async (port) => {
+    const client = await RawClient.connect(port);
+    try {
+      await client.send("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc");
+      const sent = performance.now();
+      assert(await client.closedByServer());
+      const waited = performance.now() - sent;
+      assert(waited >= STALL_MS - 20, `closed after ${waited} ms`);
+      assert(waited < STALL_MS + 2000, `closed after ${waited} ms`);
+      assert(await failure.promise !== "read");
+    } finally {
+      client.close();
+    }
+    const next = await exchange(port, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    assertEquals(next.status, 200);
+  }, { handler, limits: { bodyTimeoutMs: STALL_MS } });
+});
+
+Deno.test("serveConnection() keeps a slow request body that makes progress", async () => {
+  const handler: Handler = async (request) => new Response(await request.text());
+  await withServer(async (port) => {
+    const client = await RawClient.connect(port);
+    try {
+      await client.send("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\n\r\n");
+      // Six bytes a third of the timeout apart: twice the timeout in all.
+      for (const byte of "slowly") {
+        await new Promise((resolve) => setTimeout(resolve, STALL_MS / 3));
+        await client.send(byte);
+      }
+      const response = await client.read();
+      assertEquals([response.status, response.text], [200, "slowly"]);
+    } finally {
+      client.close();
+    }
+  }, { handler, limits: { bodyTimeoutMs: STALL_MS } });
+});
+
+Deno.test("serveConnection() does not count a handler's own time against bodyTimeoutMs", async () => {
+  const handler: Handler = async () => {
+    await new Promise((resolve) => setTimeout(resolve, 2 * STALL_MS));
+    return new Response("worth the wait");
+  };
+  await withServer(async (port) => {
+    const response = await exchange(port, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    assertEquals([response.status, response.text], [200, "worth the wait"]);
+  }, { handler, limits: { bodyTimeoutMs: STALL_MS } });
+});
+
+Deno.test("serveConnection() closes a connection whose client stops reading the response", async () => {
+  const completed = Promise.withResolvers<string>();
+  const logger = recordingLogger();
+  // Far more than the socket buffers on both sides hold.
+  const piece = new Uint8Array(1024 * 1024);
+  const handler: Handler = (request, info) => {
+    if (new URL(request.url).pathname === "/small") return new Response("small");
+    info.completed.then(() => completed.resolve("sent"), (e) => completed.resolve(e.name));
+    let left = 256;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (left-- === 0) controller.close();
+        else controller.enqueue(piece);
+      },
+    });
+    return new Response(body);
+  };
+  await withServer(async (port) => {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    try {
+      await conn.write(latin1("GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
+      // Read nothing: the server's writes stop making progress.
+      assertEquals(await completed.promise, "Interrupted");
+      assertEquals(logger.errors, []);
+      assertEquals(logger.lines.length, 1);
+      assertStringIncludes(logger.lines[0], "incomplete");
+    } finally {
+      conn.close();
+    }
+    const next = await exchange(port, "GET /small HTTP/1.1\r\nHost: a\r\n\r\n");
+    assertEquals([next.status, next.text], [200, "small"]);
+  }, { handler, logger, limits: { bodyTimeoutMs: STALL_MS } });
+});
+
+Deno.test("serveConnection() closes a connection after maxRequestsPerConnection requests", async () => {
+  await withServer(async (port) => {
+    const client = await RawClient.connect(port);
+    try {
+      await client.send("GET / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n");
+      const first = await client.read();
+      assertEquals([first.status, first.headers.get("connection")], [200, null]);
+      const second = await client.read();
+      assertEquals([second.status, second.headers.get("connection")], [200, "close"]);
+      assert(await client.closedByServer());
+    } finally {
+      client.close();
+    }
+  }, { limits: { maxRequestsPerConnection: 2 } });
+});

@@ -6,7 +6,7 @@
 import { assert, assertEquals, assertRejects, join } from "../lib/deps.ts";
 import { listen } from "../lib/server.ts";
 import { serveStatic } from "../lib/static/handler.ts";
-import { withServer, WWW } from "./_helpers.ts";
+import { RawClient, withServer, WWW } from "./_helpers.ts";
 
 const EXPECTED_TYPES: Record<string, string> = {
   "index.html": "text/html; charset=utf-8",
@@ -124,4 +124,90 @@ Deno.test("Server.shutdown() stops accepting and resolves finished", async () =>
   // The idle connection was closed by the server.
   assertEquals(await open.read(new Uint8Array(1)), null);
   open.close();
+});
+
+Deno.test("listen() leaves connections beyond maxConnections in the backlog until one closes", async () => {
+  await withServer(async (port, server) => {
+    const first = await RawClient.connect(port);
+    const second = await RawClient.connect(port);
+    try {
+      await first.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+      assertEquals((await first.read()).status, 200);
+      await second.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+      // The first connection goes on being served while the second waits unaccepted.
+      await first.send("GET /style.css HTTP/1.1\r\nHost: a\r\n\r\n");
+      assertEquals((await first.read()).status, 200);
+      assertEquals(server.connections, 1);
+      first.close();
+      const response = await second.read();
+      assertEquals([response.status, response.body], [
+        200,
+        await Deno.readFile(join(WWW, "index.html")),
+      ]);
+    } finally {
+      first.close();
+      second.close();
+    }
+  }, { limits: { maxConnections: 1 } });
+});
+
+Deno.test("Server.shutdown() closes idle connections and lets a request in progress finish", async () => {
+  const started = Promise.withResolvers<void>();
+  const release = Promise.withResolvers<void>();
+  const handler = async (request: Request) => {
+    if (new URL(request.url).pathname !== "/slow") return new Response("quick");
+    started.resolve();
+    await release.promise;
+    return new Response("done");
+  };
+  const server = listen({ hostname: "127.0.0.1", port: 0, handler });
+  const port = server.addr.port;
+  const idle = await RawClient.connect(port);
+  const busy = await RawClient.connect(port);
+  try {
+    await idle.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    assertEquals((await idle.read()).text, "quick");
+    await busy.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n");
+    await started.promise;
+
+    const stopping = server.shutdown();
+    assert(await idle.closedByServer());
+    await assertRejects(() => Deno.connect({ hostname: "127.0.0.1", port }));
+    release.resolve();
+    const response = await busy.read();
+    assertEquals([response.status, response.text], [200, "done"]);
+    assertEquals(response.headers.get("connection"), "close");
+    assert(await busy.closedByServer());
+    await stopping;
+    assertEquals(server.connections, 0);
+  } finally {
+    idle.close();
+    busy.close();
+    release.resolve();
+    await server.shutdown();
+  }
+});
+
+Deno.test("Server.shutdown() closes connections still busy at shutdownTimeoutMs", async () => {
+  const started = Promise.withResolvers<void>();
+  const never = Promise.withResolvers<Response>();
+  const handler = () => {
+    started.resolve();
+    return never.promise;
+  };
+  const limits = { shutdownTimeoutMs: 200 };
+  const server = listen({ hostname: "127.0.0.1", port: 0, handler, limits });
+  const busy = await RawClient.connect(server.addr.port);
+  try {
+    await busy.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    await started.promise;
+    const begun = performance.now();
+    await server.shutdown();
+    const took = performance.now() - begun;
+    assert(took >= 190 && took < 3000, `shutdown took ${took} ms`);
+    assert(await busy.closedByServer());
+  } finally {
+    busy.close();
+    never.resolve(new Response(null));
+  }
 });

@@ -1,0 +1,132 @@
+/**
+ * Test helpers that run the program itself (main.ts) the way `deno task
+ * serve` runs it: the same Deno flags and permissions, on a free loopback
+ * port.
+ *
+ * @module
+ */
+
+import { assert, assertEquals, assertStringIncludes } from "../lib/deps.ts";
+import denoJson from "../deno.json" with { type: "json" };
+
+/** main.ts's path. */
+export const MAIN = new URL("../main.ts", import.meta.url).pathname;
+
+/** The `deno run` flags of the serve task, so the tests start the program as the task does. */
+export function serveTaskArgs(): string[] {
+  const words = denoJson.tasks.serve.split(/\s+/);
+  assertEquals(words.slice(0, 2), ["deno", "run"]);
+  assert(!words.includes("-A") && !words.includes("--allow-all"), "serve must not use -A");
+  assertEquals(words.at(-1), "main.ts");
+  return words.slice(1, -1);
+}
+
+/** Runs main.ts to completion with the serve task's flags. */
+export async function runMain(
+  args: string[],
+  vars: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const command = new Deno.Command(Deno.execPath(), {
+    args: [...serveTaskArgs(), MAIN, ...args],
+    env: { NO_COLOR: "1", ...vars },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const output = await command.output();
+  return {
+    code: output.code,
+    stdout: new TextDecoder().decode(output.stdout),
+    stderr: new TextDecoder().decode(output.stderr),
+  };
+}
+
+/** Asserts a one-line error, exit code 2, and no stack trace. */
+export function assertUsageError(result: { code: number; stderr: string }, includes: string): void {
+  assertEquals(result.code, 2, result.stderr);
+  const lines = result.stderr.trim().split("\n");
+  assertEquals(lines.length, 1, result.stderr);
+  assertStringIncludes(lines[0], includes);
+  assert(!/\bat .*:\d+:\d+/.test(result.stderr), "no stack trace");
+}
+
+/** A running main.ts and what it has printed so far. */
+export interface RunningMain {
+  /** The URL it printed, `http://127.0.0.1:PORT/`. */
+  readonly url: string;
+  /** Its port. */
+  readonly port: number;
+  /** The process. */
+  readonly child: Deno.ChildProcess;
+  /** Reads standard output until `pattern` matches (bounded), and returns all of it so far. */
+  waitFor(pattern: RegExp): Promise<string>;
+  /**
+   * Sends a signal (SIGTERM unless given) and waits for the exit, reading
+   * both outputs to their end.
+   */
+  stop(signal?: Deno.Signal): Promise<{ code: number; stdout: string; stderr: string }>;
+}
+
+/**
+ * Starts main.ts on 127.0.0.1 with a port the system picks and waits for it
+ * to print its URL. Call `stop()` in a `finally`.
+ */
+export async function startMain(args: string[]): Promise<RunningMain> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [...serveTaskArgs(), MAIN, "--host", "127.0.0.1", "--port", "0", ...args],
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const errors = new Response(child.stderr).text();
+  let output = "";
+  const waitFor = async (pattern: RegExp): Promise<string> => {
+    for (let i = 0; i < 200 && !pattern.test(output); i++) {
+      const { value, done } = await lines.read();
+      if (done) break;
+      output += value;
+    }
+    return output;
+  };
+  let stopped: Promise<{ code: number; stdout: string; stderr: string }> | null = null;
+  const stop = (signal: Deno.Signal = "SIGTERM") => {
+    stopped ??= (async () => {
+      try {
+        child.kill(signal);
+      } catch {
+        // Already exited.
+      }
+      while (true) {
+        const { value, done } = await lines.read();
+        if (done) break;
+        output += value;
+      }
+      const status = await child.status;
+      return { code: status.code, stdout: output, stderr: await errors };
+    })();
+    return stopped;
+  };
+  const url = /http:\/\/127\.0\.0\.1:(\d+)\//.exec(await waitFor(/http:\/\/127\.0\.0\.1:\d+\//));
+  if (url === null) {
+    const result = await stop("SIGKILL");
+    throw new Error(`main.ts printed no URL: ${result.stdout} ${result.stderr}`);
+  }
+  return { url: url[0], port: Number(url[1]), child, waitFor, stop };
+}
+
+/** Starts main.ts, runs `fn`, then stops it with SIGTERM and checks that it exits 0. */
+export async function withMain(
+  args: string[],
+  fn: (main: RunningMain) => Promise<void>,
+): Promise<void> {
+  const main = await startMain(args);
+  let result;
+  try {
+    await fn(main);
+  } finally {
+    result = await main.stop();
+  }
+  assertEquals(result.code, 0, result.stderr);
+}
