@@ -7,7 +7,7 @@
  */
 
 import { authority } from "./connection.ts";
-import type { Limits } from "./config.ts";
+import { type Limits, SERVER_NAME } from "./config.ts";
 import { describeError, type Logger } from "./log.ts";
 
 /** What a worker needs to serve. */
@@ -141,7 +141,7 @@ export async function startWorkers(
     const own: WorkerConfig = { ...config, port, reusePort: count > 1 };
     const worker = new Worker(new URL("./worker.ts", import.meta.url), {
       type: "module",
-      name: `${workers.length + 1}`,
+      name: `${SERVER_NAME} worker ${workers.length + 1}`,
       deno: { permissions: workerPermissions(own, readable) },
     });
     workers.push(worker);

@@ -50,6 +50,13 @@ export function assertUsageError(result: { code: number; stderr: string }, inclu
   assert(!/\bat .*:\d+:\d+/.test(result.stderr), "no stack trace");
 }
 
+/** How main.ts ended and what it printed. */
+export interface MainResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
 /** A running main.ts and what it has printed so far. */
 export interface RunningMain {
   /** The URL it printed, `http://127.0.0.1:PORT/`. */
@@ -64,7 +71,9 @@ export interface RunningMain {
    * Sends a signal (SIGTERM unless given) and waits for the exit, reading
    * both outputs to their end.
    */
-  stop(signal?: Deno.Signal): Promise<{ code: number; stdout: string; stderr: string }>;
+  stop(signal?: Deno.Signal): Promise<MainResult>;
+  /** Waits for the exit without sending anything, reading both outputs to their end. */
+  exited(): Promise<MainResult>;
 }
 
 /**
@@ -90,14 +99,9 @@ export async function startMain(args: string[]): Promise<RunningMain> {
     }
     return output;
   };
-  let stopped: Promise<{ code: number; stdout: string; stderr: string }> | null = null;
-  const stop = (signal: Deno.Signal = "SIGTERM") => {
-    stopped ??= (async () => {
-      try {
-        child.kill(signal);
-      } catch {
-        // Already exited.
-      }
+  let ended: Promise<MainResult> | null = null;
+  const exited = (): Promise<MainResult> => {
+    ended ??= (async () => {
       while (true) {
         const { value, done } = await lines.read();
         if (done) break;
@@ -106,14 +110,22 @@ export async function startMain(args: string[]): Promise<RunningMain> {
       const status = await child.status;
       return { code: status.code, stdout: output, stderr: await errors };
     })();
-    return stopped;
+    return ended;
+  };
+  const stop = (signal: Deno.Signal = "SIGTERM"): Promise<MainResult> => {
+    try {
+      child.kill(signal);
+    } catch {
+      // Already exited.
+    }
+    return exited();
   };
   const url = /http:\/\/127\.0\.0\.1:(\d+)\//.exec(await waitFor(/http:\/\/127\.0\.0\.1:\d+\//));
   if (url === null) {
     const result = await stop("SIGKILL");
     throw new Error(`main.ts printed no URL: ${result.stdout} ${result.stderr}`);
   }
-  return { url: url[0], port: Number(url[1]), child, waitFor, stop };
+  return { url: url[0], port: Number(url[1]), child, waitFor, stop, exited };
 }
 
 /** Starts main.ts, runs `fn`, then stops it with SIGTERM and checks that it exits 0. */
