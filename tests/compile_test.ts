@@ -87,3 +87,13 @@ Deno.test({
 });
 
 if (runtimeUnavailable) await Deno.remove(outDir, { recursive: true });
+
+Deno.test("compile task bakes in the serve task's flags and carries the worker module", () => {
+  const compile = denoJson.tasks.compile.split(/\s+/);
+  const serve = denoJson.tasks.serve.split(/\s+/);
+  for (const flag of serve.filter((word) => word.startsWith("--"))) {
+    assert(compile.includes(flag), `compile lacks ${flag}`);
+  }
+  const included = compile.flatMap((word, i) => word === "--include" ? [compile[i + 1]] : []);
+  assertEquals(included.sort(), ["lib/worker.ts", "www"]);
+});

@@ -5,6 +5,7 @@
 
 import { assert, assertEquals, assertStringIncludes } from "../lib/deps.ts";
 import { loadApp } from "../lib/app.ts";
+import { HELP_TEXT } from "../lib/cli.ts";
 import { DEFAULT_LIMITS } from "../lib/config.ts";
 import denoJson from "../deno.json" with { type: "json" };
 import { testInfo } from "./_helpers.ts";
@@ -53,8 +54,10 @@ Deno.test("CI runs the README's test command", () => {
   assertStringIncludes(CI, "npx -y deno@2.9.6 task test");
 });
 
-Deno.test("README documents the serve task's permissions", () => {
-  for (const flag of denoJson.tasks.serve.split(/\s+/).filter((w) => w.startsWith("--allow"))) {
+Deno.test("README documents the serve task's permissions and unstable flags", () => {
+  const flags = denoJson.tasks.serve.split(/\s+/).filter((w) => /^--(allow|unstable)-/.test(w));
+  assert(flags.includes("--unstable-net") && flags.includes("--unstable-worker-options"));
+  for (const flag of flags) {
     assertStringIncludes(README, `\`${flag}\``);
   }
 });
@@ -72,6 +75,16 @@ Deno.test("README documents the default limits", () => {
   row("unread request body dropped", `${DEFAULT_LIMITS.maxDrainBytes / 1024} KiB`);
   row("time to receive a request head", `${DEFAULT_LIMITS.headerTimeoutMs / 1000} s`);
   row("idle time between requests", `${DEFAULT_LIMITS.idleTimeoutMs / 1000} s`);
+  row("body without progress", `${DEFAULT_LIMITS.bodyTimeoutMs / 1000} s`);
+  row("simultaneous connections", `${DEFAULT_LIMITS.maxConnections}`);
+  row("requests per connection", DEFAULT_LIMITS.maxRequestsPerConnection === 0 ? "none" : "?");
+  row("time to finish at shutdown", `${DEFAULT_LIMITS.shutdownTimeoutMs / 1000} s`);
+});
+
+Deno.test("README documents every command-line flag", () => {
+  for (const flag of HELP_TEXT.matchAll(/^\s+(--[a-z-]+)/gm)) {
+    assertStringIncludes(README, `\`${flag[1]}`, flag[1]);
+  }
 });
 
 /** The TypeScript code blocks of a README section. */
