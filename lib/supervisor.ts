@@ -174,7 +174,7 @@ export async function startWorkers(
       .then(() => died.resolve(0));
     return stopped;
   };
-  const finished = died.promise.then(async (code) => {
+  const finished = died.promise.then((code) => {
     stopping = true;
     for (const worker of workers) worker.terminate();
     return code;

@@ -416,7 +416,24 @@ const CHUNKED: BodyFraming = Object.freeze({ kind: "chunked" });
 
 /** Splits a comma-separated list, trimming and lower-casing its members. */
 function splitList(value: string): string[] {
-  return value.split(",").map((s) => s.trim().toLowerCase()).filter((s) => s !== "");
+  return value.split(",").map((s) => trimOws(s).toLowerCase()).filter((s) => s !== "");
+}
+
+/**
+ * Strips optional whitespace: SP and HTAB only (RFC 9110 §5.6.3). The head
+ * is decoded as Latin-1, where `String.prototype.trim` would also drop 0xA0
+ * and so accept `5\xA0` as a length that other parsers refuse.
+ */
+function trimOws(s: string): string {
+  let start = 0;
+  let end = s.length;
+  while (start < end && isOws(s.charCodeAt(start))) start++;
+  while (end > start && isOws(s.charCodeAt(end - 1))) end--;
+  return s.slice(start, end);
+}
+
+function isOws(c: number): boolean {
+  return c === 0x20 || c === 0x09;
 }
 
 /**
@@ -427,7 +444,7 @@ function splitList(value: string): string[] {
 function mergeContentLength(previous: number, value: string): number {
   let result = previous;
   for (const part of value.split(",")) {
-    const digits = part.trim();
+    const digits = trimOws(part);
     if (!/^[0-9]+$/.test(digits)) throw new ParseError(400, "Invalid Content-Length");
     const length = Number(digits);
     if (!Number.isSafeInteger(length)) throw new ParseError(413, "Content-Length is too large");
@@ -446,7 +463,7 @@ function mergeContentLength(previous: number, value: string): number {
  * implement, which is a 501.
  */
 function chunkedFraming(value: string): BodyFraming {
-  const codings = value.split(",").map((s) => s.trim().toLowerCase());
+  const codings = value.split(",").map((s) => trimOws(s).toLowerCase());
   if (codings.some((c) => c === "" || !isToken(c))) {
     throw new ParseError(400, "Malformed Transfer-Encoding");
   }
