@@ -24,7 +24,7 @@ export interface Limits {
    * connection can carry the next request; with more left, it closes instead.
    */
   maxDrainBytes: number;
-  /** Time allowed to receive a whole request head; longer → 408 and close. */
+  /** Time allowed to receive a whole request head, from its first byte; longer → 408 and close. */
   headerTimeoutMs: number;
   /** Time a connection may wait for the first byte of its next request before it is closed. */
   idleTimeoutMs: number;

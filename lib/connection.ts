@@ -233,15 +233,13 @@ export async function serveConnection(
       });
     };
     let headWritten = false;
-    let written = 0;
     const sink = {
-      write: async (p: Uint8Array): Promise<number> => {
+      write: (p: Uint8Array): Promise<number> => {
         headWritten = true;
-        const n = await out.write(p);
-        written += n;
-        return n;
+        return out.write(p);
       },
     };
+    const progress = { bodyBytes: 0 };
     const body = new BodyReader(reader, head.framing, {
       maxBodyBytes: limits.maxBodyBytes,
       // RFC 9110 §10.1.1: send 100 only when the body is actually wanted, and
@@ -306,6 +304,7 @@ export async function serveConnection(
         method: head.method,
         minor: head.minor,
         server: options.server,
+        progress,
         // Decided as the head is written, after the response's first piece
         // (which may be the request body's). A body nobody has started to
         // read will not be sent by a client awaiting 100 Continue, so its
@@ -329,14 +328,24 @@ export async function serveConnection(
         if (!(error instanceof BodyError)) {
           if (!isDisconnect(error)) throw error;
           // The client went away (or stalled and was cut off) mid-response.
-          logAccess(head, { status: response.status, bodyBytes: written }, started, true);
+          logAccess(
+            head,
+            { status: response.status, bodyBytes: progress.bodyBytes },
+            started,
+            true,
+          );
           return false;
         }
         if (body.failure === null) {
           logger.error(`response body failed for ${head.method} ${head.target}`, error);
         }
         if (!error.headSent) await reject(500, "Internal Server Error", head, started);
-        else logAccess(head, { status: response.status, bodyBytes: written }, started, true);
+        else {logAccess(
+            head,
+            { status: response.status, bodyBytes: progress.bodyBytes },
+            started,
+            true,
+          );}
         return false;
       }
       finish(null);
@@ -413,7 +422,7 @@ const CLOSING = Symbol("closing");
  * Reads the next head within the limits' time: a connection on which no
  * byte of a new request arrives within `idleTimeoutMs` (or before the server
  * starts closing) is closed quietly; a request whose head is not complete
- * within `headerTimeoutMs` gets 408.
+ * within `headerTimeoutMs` of its first byte gets 408.
  *
  * @returns The head, or null when the connection should close quietly.
  * @throws {ParseError} For an invalid head (or 408 on timeout).
@@ -425,32 +434,51 @@ async function readHeadInTime(
   closing: AbortSignal,
 ): Promise<RequestHead | null> {
   if (closing.aborted) return null;
-  const begun = performance.now();
+  if (reader.buffered === 0) {
+    const arrived = await firstByte(reader, limits.idleTimeoutMs, closing);
+    if (!arrived) return null;
+  }
   const reading = reader.readHead(scanner, limits.maxHeadBytes);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), limits.headerTimeoutMs);
+  });
+  try {
+    const head = await Promise.race([reading, late]);
+    if (head === TIMED_OUT) {
+      reading.catch(() => {}); // The read is abandoned with the connection.
+      throw new ParseError(408, "The request head took too long");
+    }
+    return head;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Waits for the first byte of the next request.
+ *
+ * @returns True when bytes arrived; false at end of stream, after
+ * `idleMs` without a byte, or when the server starts closing.
+ */
+async function firstByte(
+  reader: BufferedReader,
+  idleMs: number,
+  closing: AbortSignal,
+): Promise<boolean> {
+  const filled = reader.fill();
   let wake: (why: typeof TIMED_OUT | typeof CLOSING) => void = () => {};
   const interrupted = new Promise<typeof TIMED_OUT | typeof CLOSING>((resolve) => wake = resolve);
   const onClosing = () => wake(CLOSING);
   closing.addEventListener("abort", onClosing, { once: true });
-  let timer = setTimeout(() => wake(TIMED_OUT), limits.idleTimeoutMs);
+  // When the timer fires, give reads that completed meanwhile (after a busy
+  // stretch of the event loop) one more turn to be seen before giving up.
+  const timer = setTimeout(() => setTimeout(() => wake(TIMED_OUT), 0), idleMs);
   try {
-    const result = await Promise.race([reading, interrupted]);
-    if (typeof result !== "symbol") return result;
-    if (!scanner.started && reader.buffered === 0) {
-      reading.catch(() => {}); // The read is abandoned with the connection.
-      return null;
-    }
-    // A head under way may still finish, within the header timeout.
-    clearTimeout(timer);
-    const rest = Math.max(0, limits.headerTimeoutMs - (performance.now() - begun));
-    const late = new Promise<typeof TIMED_OUT>((resolve) => {
-      timer = setTimeout(() => resolve(TIMED_OUT), rest);
-    });
-    const head = await Promise.race([reading, late]);
-    if (head === TIMED_OUT) {
-      reading.catch(() => {});
-      throw new ParseError(408, "The request head took too long");
-    }
-    return head;
+    const result = await Promise.race([filled, interrupted]);
+    if (typeof result === "boolean") return result;
+    filled.catch(() => {}); // The read is abandoned with the connection.
+    return false;
   } finally {
     clearTimeout(timer);
     closing.removeEventListener("abort", onClosing);

@@ -14,7 +14,7 @@ export interface AccessLogEntry {
   target: string;
   /** The status code sent. */
   status: number;
-  /** Body bytes sent; for an incomplete response, every byte that reached the connection. */
+  /** Body bytes sent (for an incomplete response, those written before it was cut short). */
   bytes: number;
   /** Time from the end of the request head to the end of the response. */
   milliseconds: number;

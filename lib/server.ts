@@ -58,6 +58,8 @@ export interface Server {
 const ACCEPT_BACKOFF_MIN_MS = 5;
 /** ... doubling up to this long, so the loop neither spins nor exits. */
 const ACCEPT_BACKOFF_MAX_MS = 1000;
+/** Accept failures are logged at most this often. */
+const ACCEPT_REPORT_INTERVAL_MS = 60_000;
 
 /**
  * Starts listening and serving. Throws synchronously when the address cannot
@@ -98,6 +100,8 @@ export function listen(options: ListenOptions): Server {
 
   const acceptLoop = async (): Promise<void> => {
     let backoff = 0;
+    let lastReport = -Infinity;
+    let unreported = 0;
     while (!closing.signal.aborted) {
       if (open.size >= limits.maxConnections) {
         // At the cap, new clients wait in the listen backlog rather than be refused.
@@ -113,13 +117,17 @@ export function listen(options: ListenOptions): Server {
         if (closing.signal.aborted || error instanceof Deno.errors.BadResource) break;
         if (isDisconnect(error)) continue;
         // Out of descriptors (EMFILE) and the like: pause and try again, and
-        // say so once per run of failures, not once per attempt.
-        if (backoff === 0) {
+        // say so at most once a minute however often it fails.
+        unreported++;
+        if (performance.now() - lastReport >= ACCEPT_REPORT_INTERVAL_MS) {
+          const times = unreported === 1 ? "" : ` (${unreported} times since the last report)`;
           logger.error(
-            `accepting connections failed; retrying every ${ACCEPT_BACKOFF_MIN_MS}` +
+            `accepting connections failed${times}; retrying every ${ACCEPT_BACKOFF_MIN_MS}` +
               `-${ACCEPT_BACKOFF_MAX_MS} ms until it succeeds`,
             error,
           );
+          lastReport = performance.now();
+          unreported = 0;
         }
         backoff = Math.min(Math.max(backoff * 2, ACCEPT_BACKOFF_MIN_MS), ACCEPT_BACKOFF_MAX_MS);
         await new Promise((resolve) => setTimeout(resolve, backoff));

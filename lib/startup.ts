@@ -15,6 +15,7 @@ import { dirname, fromFileUrl, resolve } from "./deps.ts";
 import { consoleLogger, describeError } from "./log.ts";
 import { VERSION } from "./server.ts";
 import { StartError, startWorkers, type WorkerPool } from "./supervisor.ts";
+import { explainListenError } from "./worker.ts";
 
 /** The site bundled next to the program (in a checkout, or inside a compiled binary). */
 const BUNDLED_ROOT = fromFileUrl(new URL("../www", import.meta.url));
@@ -96,6 +97,21 @@ export async function readablePaths(root: string | null, app: string | null): Pr
 }
 
 /**
+ * Makes sure nothing listens on the address yet. Workers share a port with
+ * `reusePort`, which would also let them share it, silently, with another
+ * program that uses the option; a plain bind first refuses that case.
+ *
+ * @throws {CliError} When the port is taken (or cannot be bound at all).
+ */
+function ensurePortFree(hostname: string, port: number): void {
+  try {
+    Deno.listen({ hostname, port }).close();
+  } catch (error) {
+    throw explainListenError(error, hostname, port);
+  }
+}
+
+/**
  * Runs the program: checks what it is asked to serve, starts the sandboxed
  * workers that serve it, and stops them on SIGINT or SIGTERM.
  *
@@ -133,6 +149,7 @@ export async function run(args: readonly string[]): Promise<number> {
       limits: options.limits,
       quiet: options.quiet,
     };
+    if (options.workers > 1 && options.port !== 0) ensurePortFree(options.hostname, options.port);
     const logger = consoleLogger({ quiet: options.quiet });
     pool = await startWorkers(config, await readablePaths(root, app), options.workers, logger);
     const what = [options.app, root].filter((part) => part !== null).join(" with files from ");

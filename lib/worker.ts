@@ -29,6 +29,33 @@ interface WorkerScope {
 }
 
 /**
+ * Turns a failure to listen into an instruction for the user.
+ *
+ * @param error What `Deno.listen` threw.
+ * @param hostname The address.
+ * @param port The port.
+ * @returns The error to report.
+ */
+export function explainListenError(error: unknown, hostname: string, port: number): CliError {
+  const where = authority({ transport: "tcp", hostname, port });
+  if (error instanceof Deno.errors.AddrInUse) {
+    return new CliError(
+      `port ${port} is already in use on ${hostname}; ` +
+        `stop the other server or pick another port with --port`,
+    );
+  }
+  if (error instanceof Deno.errors.AddrNotAvailable) {
+    return new CliError(`cannot listen on ${where}: no such local address; check --host`);
+  }
+  if (error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable) {
+    return new CliError(
+      `not allowed to listen on ${where}; use a port above 1023 or grant the permission`,
+    );
+  }
+  return new CliError(`cannot listen on ${where}: ${describeError(error)}`);
+}
+
+/**
  * Binds the address, turning the usual failures into instructions.
  *
  * @param config Where to listen and with which limits.
@@ -39,27 +66,10 @@ interface WorkerScope {
  */
 export function listenOrExplain(config: WorkerConfig, handler: Handler, logger: Logger): Server {
   const { hostname, port, limits, reusePort } = config;
-  const where = authority({ transport: "tcp", hostname, port });
   try {
     return listen({ hostname, port, handler, limits, logger, reusePort });
   } catch (error) {
-    if (error instanceof Deno.errors.AddrInUse) {
-      throw new CliError(
-        `port ${port} is already in use on ${hostname}; ` +
-          `stop the other server or pick another port with --port`,
-      );
-    }
-    if (error instanceof Deno.errors.AddrNotAvailable) {
-      throw new CliError(`cannot listen on ${where}: no such local address; check --host`);
-    }
-    if (
-      error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable
-    ) {
-      throw new CliError(
-        `not allowed to listen on ${where}; use a port above 1023 or grant the permission`,
-      );
-    }
-    throw new CliError(`cannot listen on ${where}: ${describeError(error)}`);
+    throw explainListenError(error, hostname, port);
   }
 }
 

@@ -21,7 +21,10 @@ export function serveTaskArgs(): string[] {
   return words.slice(1, -1);
 }
 
-/** Runs main.ts to completion with the serve task's flags. */
+/** How long a run of main.ts that should end by itself may take before it is killed. */
+const RUN_LIMIT_MS = 30_000;
+
+/** Runs main.ts to completion with the serve task's flags (killed after 30 s). */
 export async function runMain(
   args: string[],
   vars: Record<string, string> = {},
@@ -32,6 +35,7 @@ export async function runMain(
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
+    signal: AbortSignal.timeout(RUN_LIMIT_MS),
   });
   const output = await command.output();
   return {

@@ -6,7 +6,7 @@
 
 import { assert, assertEquals, assertStringIncludes, join } from "../lib/deps.ts";
 import { workerPermissions } from "../lib/supervisor.ts";
-import { startMain, withMain } from "./_main.ts";
+import { assertUsageError, runMain, startMain, withMain } from "./_main.ts";
 
 const APPS = new URL("./fixtures/apps/", import.meta.url).pathname;
 
@@ -111,5 +111,19 @@ Deno.test("main.ts --workers 2 serves one port from two workers", async () => {
   } finally {
     const result = await main.stop();
     assertEquals(result.code, 0, result.stderr);
+  }
+});
+
+Deno.test("main.ts --workers 2 refuses a port another program shares with reusePort", async () => {
+  // Sockets that all ask for reusePort may share a port; the program checks first.
+  const other = Deno.listen({ hostname: "127.0.0.1", port: 0, reusePort: true });
+  try {
+    const port = String((other.addr as Deno.NetAddr).port);
+    assertUsageError(
+      await runMain(["--host", "127.0.0.1", "--port", port, "--workers", "2"]),
+      `port ${port} is already in use`,
+    );
+  } finally {
+    other.close();
   }
 });

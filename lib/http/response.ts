@@ -28,6 +28,11 @@ export interface ResponseContext {
   readonly keepAlive: boolean;
   /** The `Server` header value, unless the response sets its own. */
   server: string;
+  /**
+   * Kept up to date with the body bytes written so far, so that a response
+   * cut short can still be logged with what was sent.
+   */
+  progress?: { bodyBytes: number };
 }
 
 /** The outcome of writing a response. */
@@ -286,6 +291,7 @@ export async function writeResponse(
         if (withHead) await writeAll(sink, head);
         if (piece.length > 0) await writeAll(sink, piece);
       }
+      if (context.progress !== undefined) context.progress.bodyBytes += piece.length;
     };
 
     await send(firstBytes, true);

@@ -59,3 +59,15 @@ export function isNotFound(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return code === "ENOENT" || code === "ENOTDIR" || code === "ENAMETOOLONG";
 }
+
+/**
+ * Whether an error means the process or the system has run out of file
+ * descriptors (`EMFILE`, `ENFILE`), which passes as soon as some close.
+ *
+ * @param error Anything thrown by a {@linkcode FileSystem} call.
+ * @returns True for those two.
+ */
+export function isOutOfDescriptors(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === "EMFILE" || code === "ENFILE";
+}

@@ -14,7 +14,13 @@ import { join, resolve, SEPARATOR } from "../deps.ts";
 import { HttpError } from "../errors.ts";
 import { errorResponse } from "../http/error_page.ts";
 import { type Logger, silentLogger } from "../log.ts";
-import { denoFileSystem, type FileStat, type FileSystem, isNotFound } from "./fs.ts";
+import {
+  denoFileSystem,
+  type FileStat,
+  type FileSystem,
+  isNotFound,
+  isOutOfDescriptors,
+} from "./fs.ts";
 import { mediaTypeOf } from "./media_type.ts";
 import { canonicalPath, resolvePath } from "./resolve.ts";
 import { sendFile } from "./send.ts";
@@ -243,6 +249,10 @@ function createLookup(root: DocumentRoot, options: StaticOptions): StaticLookup 
       }
       if (isNotFound(error)) return NOT_FOUND;
       logger.error(`cannot serve ${url.pathname}`, error);
+      // Out of file descriptors is passing: say so, and when to come back.
+      if (isOutOfDescriptors(error)) {
+        return withoutBodyForHead(request, errorResponse(503, undefined, { "retry-after": "1" }));
+      }
       return withoutBodyForHead(request, errorResponse(500));
     }
   };

@@ -1,0 +1,773 @@
+/**
+ * Fault survival against the real server: a client that resets in the middle
+ * of a download; a file truncated, deleted or replaced while it is streamed;
+ * a read error in the middle of a file; and a process that runs out of file
+ * descriptors. In every case the server keeps serving, a body that can no
+ * longer match its Content-Length ends with the connection closed, and the
+ * event is logged once.
+ *
+ * Waits are reads, process exits and bounded polls of the log; no timer
+ * stands in for an event. The one deliberate pause keeps descriptors
+ * exhausted for a while, so that the accept loop's retries can be checked
+ * (logged once, no spinning).
+ */
+
+import { assert, assertEquals, assertStringIncludes, join } from "../lib/deps.ts";
+import type { AccessLogEntry, Logger } from "../lib/log.ts";
+import { denoFileSystem, type FileHandle, type FileSystem } from "../lib/static/fs.ts";
+import { serveStatic } from "../lib/static/handler.ts";
+import { RawClient, withServer } from "./_helpers.ts";
+import { MAIN, serveTaskArgs } from "./_main.ts";
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/** How long a poll of the log or of a child's output may take before the test fails. */
+const POLL_LIMIT_MS = 5000;
+/** How often a poll looks again. */
+const POLL_INTERVAL_MS = 5;
+/** How long the server may take to close a connection whose response failed. */
+const CLOSE_MS = 2000;
+/** How much of a body a client reads before the fault is caused. */
+const READ_BEFORE_FAULT = 256 * KiB;
+
+// ---------------------------------------------------------------------------
+// Helpers
+
+/** An error line as the server reported it. */
+interface ErrorLine {
+  message: string;
+  error: unknown;
+}
+
+/** A logger that keeps every access entry and error, whole, for assertions. */
+interface FaultLog extends Logger {
+  readonly entries: AccessLogEntry[];
+  readonly errors: ErrorLine[];
+}
+
+function faultLog(): FaultLog {
+  const entries: AccessLogEntry[] = [];
+  const errors: ErrorLine[] = [];
+  return {
+    entries,
+    errors,
+    access: (entry) => entries.push(entry),
+    error: (message, error) => errors.push({ message, error }),
+  };
+}
+
+/**
+ * Polls `probe` until it returns something other than null, undefined or
+ * false, and returns that; fails after `limitMs`. A probe may throw to give
+ * up early.
+ */
+async function until<T>(
+  what: string,
+  probe: () => T | null | undefined | false,
+  limitMs = POLL_LIMIT_MS,
+): Promise<T> {
+  const deadline = performance.now() + limitMs;
+  while (true) {
+    const value = probe();
+    if (value !== null && value !== undefined && value !== false) return value;
+    if (performance.now() > deadline) {
+      throw new Error(`timed out after ${limitMs} ms waiting for ${what}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
+  }
+}
+
+/** `promise`'s value, or null when it has not settled within `ms`. */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | null> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<null>((resolve) => timer = setTimeout(() => resolve(null), ms));
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * `size` bytes (a multiple of 4) that differ from one offset to the next
+ * and never repeat within a file, so a shifted, duplicated or foreign block
+ * shows up; `seed` makes files tell apart.
+ */
+function pattern(size: number, seed: number): Uint8Array<ArrayBuffer> {
+  assertEquals(size % 4, 0, "pattern sizes are multiples of 4");
+  const bytes = new Uint8Array(size);
+  const words = new Uint32Array(bytes.buffer);
+  for (let i = 0; i < words.length; i++) {
+    words[i] = Math.imul(i + seed * 0x01000193, 0x9e3779b1) ^ (i >>> 13);
+  }
+  return bytes;
+}
+
+/** Asserts that two byte arrays are equal, naming the first difference (no huge diff). */
+function assertSameBytes(actual: Uint8Array, expected: Uint8Array, what: string): void {
+  assertEquals(actual.length, expected.length, `${what}: length`);
+  for (let i = 0; i < actual.length; i++) {
+    if (actual[i] !== expected[i]) {
+      throw new Error(`${what}: first difference at byte ${i} of ${actual.length}`);
+    }
+  }
+}
+
+/** Whether `error` or one of its causes is `wanted`. */
+function causedBy(error: unknown, wanted: unknown): boolean {
+  for (let e = error; e !== undefined && e !== null; e = (e as { cause?: unknown }).cause) {
+    if (e === wanted) return true;
+  }
+  return false;
+}
+
+/** Creates a temporary document root with `files`, runs `fn` on it, then removes it. */
+async function withRoot(
+  files: Record<string, Uint8Array>,
+  fn: (root: string) => Promise<void>,
+): Promise<void> {
+  const root = await Deno.makeTempDir({ prefix: "portico-faults-" });
+  try {
+    for (const [name, data] of Object.entries(files)) await Deno.writeFile(join(root, name), data);
+    await fn(root);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
+const CRLF2 = [0x0d, 0x0a, 0x0d, 0x0a];
+
+function headEnd(buf: Uint8Array): number {
+  outer: for (let i = 0; i + 4 <= buf.length; i++) {
+    for (let j = 0; j < 4; j++) if (buf[i + j] !== CRLF2[j]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
+/**
+ * One GET over its own connection, reading the body straight into a buffer
+ * of its Content-Length (`RawClient` re-copies its buffer on every read,
+ * which is too slow for files of many megabytes). The test decides how much
+ * to read, and when.
+ */
+class Download {
+  readonly status: number;
+  readonly headers: Headers;
+  /** The size of the response head, blank line included. */
+  readonly headBytes: number;
+  /** Sized by Content-Length; `received` bytes of it are filled. */
+  readonly body: Uint8Array;
+  received: number;
+  #conn: Deno.Conn;
+
+  private constructor(
+    conn: Deno.Conn,
+    status: number,
+    headers: Headers,
+    headBytes: number,
+    first: Uint8Array,
+  ) {
+    this.#conn = conn;
+    this.status = status;
+    this.headers = headers;
+    this.headBytes = headBytes;
+    this.body = new Uint8Array(Number(headers.get("content-length") ?? "0"));
+    if (first.length > this.body.length) throw new Error("more bytes than Content-Length");
+    this.body.set(first);
+    this.received = first.length;
+  }
+
+  /** Connects, asks for `path`, and reads the response head. */
+  static async start(port: number, path: string): Promise<Download> {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    try {
+      const request = new TextEncoder().encode(`GET ${path} HTTP/1.1\r\nHost: faults.test\r\n\r\n`);
+      for (let sent = 0; sent < request.length;) sent += await conn.write(request.subarray(sent));
+      let buf = new Uint8Array(0);
+      let end = -1;
+      while (end === -1) {
+        const chunk = new Uint8Array(16 * KiB);
+        const n = await conn.read(chunk);
+        if (n === null) throw new Error("the connection closed before the response head");
+        const next = new Uint8Array(buf.length + n);
+        next.set(buf);
+        next.set(chunk.subarray(0, n), buf.length);
+        buf = next;
+        end = headEnd(buf);
+        if (end === -1 && buf.length > 64 * KiB) throw new Error("response head too long");
+      }
+      const lines = new TextDecoder().decode(buf.subarray(0, end)).split("\r\n");
+      const status = /^HTTP\/1\.1 (\d{3}) /.exec(lines[0]);
+      if (status === null) throw new Error(`bad status line: ${lines[0]}`);
+      const headers = new Headers();
+      for (const line of lines.slice(1)) {
+        const colon = line.indexOf(":");
+        headers.append(line.slice(0, colon), line.slice(colon + 1).trim());
+      }
+      return new Download(conn, Number(status[1]), headers, end + 4, buf.subarray(end + 4));
+    } catch (error) {
+      conn.close();
+      throw error;
+    }
+  }
+
+  /** Reads until at least `n` body bytes have arrived; fails if the connection ends first. */
+  async readAtLeast(n: number): Promise<void> {
+    while (this.received < n) {
+      const got = await this.#conn.read(this.body.subarray(this.received));
+      if (got === null) throw new Error(`the connection closed after ${this.received} bytes`);
+      this.received += got;
+    }
+  }
+
+  /** Reads the whole body (the connection stays open). */
+  readAll(): Promise<void> {
+    return this.readAtLeast(this.body.length);
+  }
+
+  /**
+   * Reads until the server ends the connection: "closed" for an orderly
+   * close, "reset" for a reset. Fails on bytes beyond Content-Length.
+   */
+  async readUntilClosed(): Promise<"closed" | "reset"> {
+    const spare = new Uint8Array(KiB);
+    try {
+      while (true) {
+        const full = this.received === this.body.length;
+        const got = await this.#conn.read(full ? spare : this.body.subarray(this.received));
+        if (got === null) return "closed";
+        if (full) throw new Error("the server sent more bytes than its Content-Length");
+        this.received += got;
+      }
+    } catch (error) {
+      if (error instanceof Deno.errors.ConnectionReset) return "reset";
+      throw error;
+    }
+  }
+
+  close(): void {
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed.
+    }
+  }
+}
+
+/**
+ * Asserts the byte count of an access entry for a response cut short: the
+ * body bytes that reached the client, as for a complete response.
+ */
+function assertCutShortCount(entry: AccessLogEntry, client: Download): void {
+  assertEquals(entry.incomplete, true, "the entry says the response was cut short");
+  assertEquals(entry.bytes, client.received, "the entry counts the body bytes the client got");
+}
+
+/** Reads until the server closes the connection: "closed", "reset", or "still open". */
+async function awaitClose(client: Download): Promise<string> {
+  return await within(client.readUntilClosed(), CLOSE_MS) ?? `still open after ${CLOSE_MS} ms`;
+}
+
+/** GETs `path` on a new connection and reads the whole response. */
+async function download(port: number, path: string): Promise<Download> {
+  const response = await Download.start(port, path);
+  try {
+    await response.readAll();
+    return response;
+  } finally {
+    response.close();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Clients that leave
+
+Deno.test("listen() keeps serving after a client resets mid-download", async () => {
+  const big = pattern(32 * MiB, 1);
+  const log = faultLog();
+  await withRoot({ "big.bin": big }, async (root) => {
+    await withServer(async (port) => {
+      const quitter = await Download.start(port, "/big.bin");
+      try {
+        assertEquals(quitter.status, 200);
+        assertEquals(quitter.headers.get("content-length"), String(big.length));
+        await quitter.readAtLeast(READ_BEFORE_FAULT);
+      } finally {
+        // Bytes are left unread in its receive buffer, so the kernel answers
+        // the close with a reset, and the server's next write fails.
+        quitter.close();
+      }
+      const cut = await until("the reset download's access entry", () => log.entries[0]);
+      assertEquals(cut.target, "/big.bin");
+      assertEquals(cut.status, 200);
+      assertEquals(cut.incomplete, true, "the entry says the response was cut short");
+      assert(cut.bytes >= quitter.received && cut.bytes < big.length, `bytes: ${cut.bytes}`);
+      assertEquals(log.errors, [], "a client that leaves is not a fault");
+
+      const again = await download(port, "/big.bin");
+      assertEquals(again.status, 200);
+      assertSameBytes(again.body, big, "the next download");
+      await until("the second access entry", () => log.entries[1]);
+      assertEquals(log.entries.length, 2, "one entry per request");
+      assertEquals(log.entries[1].incomplete ?? false, false);
+      assertEquals(log.entries[1].bytes, big.length);
+      assertEquals(log.errors, []);
+    }, { handler: serveStatic(root, { logger: log }), logger: log });
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Files that change while they are sent
+
+Deno.test("listen() closes the connection when a file is truncated while it is streamed", async () => {
+  const original = pattern(16 * MiB, 2);
+  const shortened = 1 * MiB;
+  const log = faultLog();
+  await withRoot({ "shrinking.bin": original }, async (root) => {
+    await withServer(async (port) => {
+      const client = await Download.start(port, "/shrinking.bin");
+      let ending: string;
+      try {
+        assertEquals(client.status, 200);
+        assertEquals(client.headers.get("content-length"), String(original.length));
+        await client.readAtLeast(READ_BEFORE_FAULT);
+        await Deno.truncate(join(root, "shrinking.bin"), shortened);
+        ending = await awaitClose(client);
+      } finally {
+        client.close();
+      }
+      // Everything read before the truncation arrives, then an orderly
+      // close: never a body padded or cut short under the promised length.
+      assertEquals(ending, "closed");
+      const received = client.received;
+      assert(
+        received < original.length,
+        `the whole file arrived (${received} bytes): the truncation came too late to test`,
+      );
+      assert(received >= shortened, `${received} bytes: the server stopped before the new end`);
+      assertSameBytes(
+        client.body.subarray(0, received),
+        original.subarray(0, received),
+        "the bytes sent",
+      );
+
+      const entry = await until("the access entry", () => log.entries[0]);
+      assertCutShortCount(entry, client);
+      assertEquals(log.errors.length, 1, "one error line, not one per read");
+      assertStringIncludes(log.errors[0].message, "GET /shrinking.bin");
+
+      const after = await download(port, "/shrinking.bin");
+      assertEquals(after.status, 200);
+      assertSameBytes(after.body, original.subarray(0, shortened), "the file as it is now");
+      await until("the second access entry", () => log.entries[1]);
+      assertEquals(log.entries.length, 2);
+      assertEquals(log.errors.length, 1);
+    }, { handler: serveStatic(root, { logger: log }), logger: log });
+  });
+});
+
+Deno.test("listen() finishes a download whose file is deleted meanwhile, then answers 404", async () => {
+  const original = pattern(16 * MiB, 3);
+  const log = faultLog();
+  await withRoot({ "doomed.bin": original }, async (root) => {
+    await withServer(async (port) => {
+      const client = await Download.start(port, "/doomed.bin");
+      try {
+        assertEquals(client.status, 200);
+        await client.readAtLeast(READ_BEFORE_FAULT);
+        // The open descriptor keeps the file's content until it is closed.
+        await Deno.remove(join(root, "doomed.bin"));
+        await client.readAll();
+      } finally {
+        client.close();
+      }
+      assertSameBytes(client.body, original, "the download of the deleted file");
+      const gone = await Download.start(port, "/doomed.bin");
+      gone.close();
+      assertEquals(gone.status, 404);
+
+      await until("both access entries", () => log.entries[1]);
+      assertEquals(log.entries.map((e) => [e.status, e.incomplete ?? false]), [
+        [200, false],
+        [404, false],
+      ]);
+      assertEquals(log.entries[0].bytes, original.length);
+      assertEquals(log.errors, []);
+    }, { handler: serveStatic(root, { logger: log }), logger: log });
+  });
+});
+
+Deno.test("listen() finishes a download whose file is replaced meanwhile, then sends the new one", async () => {
+  const original = pattern(16 * MiB, 4);
+  const replacement = pattern(3 * MiB, 5);
+  const log = faultLog();
+  await withRoot({ "site.bin": original }, async (root) => {
+    await withServer(async (port) => {
+      const client = await Download.start(port, "/site.bin");
+      try {
+        assertEquals(client.status, 200);
+        await client.readAtLeast(READ_BEFORE_FAULT);
+        // How deployments replace a file atomically: write next to it, rename over it.
+        await Deno.writeFile(join(root, "site.bin.new"), replacement);
+        await Deno.rename(join(root, "site.bin.new"), join(root, "site.bin"));
+        await client.readAll();
+      } finally {
+        client.close();
+      }
+      assertSameBytes(client.body, original, "the download begun before the replacement");
+      const fresh = await download(port, "/site.bin");
+      assertEquals(fresh.status, 200);
+      assertSameBytes(fresh.body, replacement, "a download begun after it");
+
+      await until("both access entries", () => log.entries[1]);
+      assertEquals(log.entries.map((e) => [e.bytes, e.incomplete ?? false]), [
+        [original.length, false],
+        [replacement.length, false],
+      ]);
+      assertEquals(log.errors, []);
+    }, { handler: serveStatic(root, { logger: log }), logger: log });
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Read errors
+
+/** What the faulty file system has done so far. */
+interface FaultRecord {
+  /** Bytes the faulty handle returned before it failed. */
+  bytesBeforeFault: number;
+  /** Failed reads. */
+  faults: number;
+  /** Whether the faulty handle was closed. */
+  closed: boolean;
+}
+
+/**
+ * The real file system, except that the first file opened whose path ends
+ * with `name` fails its read after `goodReads` good ones, with `error`.
+ */
+function faultyFileSystem(
+  name: string,
+  goodReads: number,
+  error: Error,
+): { fs: FileSystem; record: FaultRecord } {
+  const record: FaultRecord = { bytesBeforeFault: 0, faults: 0, closed: false };
+  let armed = true;
+  const fs: FileSystem = {
+    realPath: (path) => denoFileSystem.realPath(path),
+    stat: (path) => denoFileSystem.stat(path),
+    open: async (path) => {
+      const file = await denoFileSystem.open(path);
+      if (!armed || !path.endsWith(name)) return file;
+      armed = false;
+      let reads = 0;
+      const faulty: FileHandle = {
+        read: async (p) => {
+          if (reads++ === goodReads) {
+            record.faults++;
+            throw error;
+          }
+          const n = await file.read(p);
+          record.bytesBeforeFault += n ?? 0;
+          return n;
+        },
+        seek: (offset, whence) => file.seek(offset, whence),
+        stat: () => file.stat(),
+        close: () => {
+          record.closed = true;
+          file.close();
+        },
+      };
+      return faulty;
+    },
+  };
+  return { fs, record };
+}
+
+/** Errors a read can fail with, including one that looks like a client leaving. */
+const READ_FAULTS = [
+  {
+    name: "an EIO error",
+    make: () => Object.assign(new Error("Input/output error (os error 5)"), { code: "EIO" }),
+  },
+  {
+    name: "Deno.errors.Interrupted",
+    make: () => new Deno.errors.Interrupted("Interrupted system call (os error 4)"),
+  },
+] as const;
+
+for (const fault of READ_FAULTS) {
+  Deno.test(`listen() closes the connection after ${fault.name} in the middle of a file`, async () => {
+    const original = pattern(1 * MiB, 6);
+    const error = fault.make();
+    const { fs, record } = faultyFileSystem("/flaky.bin", 4, error);
+    const log = faultLog();
+    await withRoot({ "flaky.bin": original }, async (root) => {
+      await withServer(async (port) => {
+        const client = await Download.start(port, "/flaky.bin");
+        let ending: string;
+        try {
+          assertEquals(client.status, 200);
+          assertEquals(client.headers.get("content-length"), String(original.length));
+          ending = await awaitClose(client);
+        } finally {
+          client.close();
+        }
+        assertEquals(record.faults, 1);
+        assertEquals(ending, "closed");
+        const received = client.received;
+        assert(received > 0 && received <= record.bytesBeforeFault, `${received} bytes`);
+        assert(received < original.length, "fewer bytes than Content-Length");
+        assertSameBytes(
+          client.body.subarray(0, received),
+          original.subarray(0, received),
+          "the bytes sent",
+        );
+        assert(record.closed, "the file that failed is closed");
+
+        const entry = await until("the access entry", () => log.entries[0]);
+        assertCutShortCount(entry, client);
+        assertEquals(log.errors.length, 1, "one error line");
+        assertStringIncludes(log.errors[0].message, "GET /flaky.bin");
+        assert(causedBy(log.errors[0].error, error), "the line carries the read error");
+
+        const after = await download(port, "/flaky.bin");
+        assertEquals(after.status, 200);
+        assertSameBytes(after.body, original, "the next download");
+        assertEquals(log.errors.length, 1);
+      }, { handler: serveStatic(root, { logger: log, fs }), logger: log });
+    });
+  });
+}
+
+Deno.test("listen() answers 500 when the first read of a file fails, then keeps serving", async () => {
+  const original = pattern(1 * MiB, 7);
+  const error = Object.assign(new Error("Input/output error (os error 5)"), { code: "EIO" });
+  const { fs, record } = faultyFileSystem("/flaky.bin", 0, error);
+  const log = faultLog();
+  await withRoot({ "flaky.bin": original }, async (root) => {
+    await withServer(async (port) => {
+      const failed = await download(port, "/flaky.bin");
+      assertEquals(failed.status, 500);
+      assert(!new TextDecoder().decode(failed.body).includes("os error"), "no system error text");
+      assertEquals(record.faults, 1);
+      assert(record.closed, "the file that failed is closed");
+      await until("the access entry", () => log.entries[0]);
+      assertEquals(log.entries[0].status, 500);
+      assertEquals(log.errors.length, 1, "one error line");
+      assert(causedBy(log.errors[0].error, error), "the line carries the read error");
+
+      const after = await download(port, "/flaky.bin");
+      assertEquals(after.status, 200);
+      assertSameBytes(after.body, original, "the next download");
+      assertEquals(log.errors.length, 1);
+    }, { handler: serveStatic(root, { logger: log, fs }), logger: log });
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Out of file descriptors
+
+/**
+ * The child's descriptor limit. The program starts with about 25 open
+ * (event loops, the worker's channels, standard streams, Deno's cache) and
+ * serves with 26; 64 leaves room for Deno's own needs to grow while taking
+ * only a few dozen held connections to exhaust.
+ */
+const DESCRIPTOR_LIMIT = 64;
+/** At most this many connections are opened to exhaust the child. */
+const MAX_HELD_CONNECTIONS = 300;
+/** How long the exhaustion is held once seen, so the accept loop retries several times. */
+const EXHAUSTION_MS = 400;
+/** How long the server may take to serve again once descriptors are free. */
+const RECOVERY_MS = 5000;
+/** How long a stopped child may take to exit before it is killed. */
+const EXIT_MS = 5000;
+const ACCEPT_FAILED = "accepting connections failed";
+const GET_HELLO = "GET /hello.txt HTTP/1.1\r\nHost: faults.test\r\n\r\n";
+
+/**
+ * The CPU time a process has used so far (user and system, all threads),
+ * from Linux's /proc, whose clock ticks are 1/100 s. Deno lets a program read
+ * /proc itself only with --allow-all, which `deno task test` does not grant,
+ * so `cat` reads it.
+ */
+async function cpuMilliseconds(pid: number): Promise<number> {
+  const output = await new Deno.Command("cat", {
+    args: [`/proc/${pid}/stat`],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stat = new TextDecoder().decode(output.stdout);
+  assert(output.success, `cannot read /proc/${pid}/stat`);
+  // Fields after the command name, which may contain spaces; utime and stime are fields 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** A child's output, read as it comes. */
+interface Output {
+  readonly text: string;
+  /** Resolves at the end of the stream. */
+  readonly done: Promise<void>;
+  /** Stops reading and waits for the reader to finish. */
+  cancel(): Promise<void>;
+}
+
+function collect(stream: ReadableStream<Uint8Array>): Output {
+  const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  const done = (async () => {
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      text += value;
+    }
+  })();
+  return {
+    get text() {
+      return text;
+    },
+    done,
+    cancel: async () => {
+      await reader.cancel().catch(() => {});
+      await done.catch(() => {});
+    },
+  };
+}
+
+Deno.test("main.ts backs off when it runs out of file descriptors and recovers", async () => {
+  const root = await Deno.makeTempDir({ prefix: "portico-faults-" });
+  await Deno.writeTextFile(join(root, "hello.txt"), "hello\n");
+  const child = new Deno.Command("bash", {
+    args: [
+      "-c",
+      `ulimit -n ${DESCRIPTOR_LIMIT} && exec "$0" "$@"`,
+      Deno.execPath(),
+      ...serveTaskArgs(),
+      MAIN,
+      ...["--host", "127.0.0.1", "--port", "0", "--quiet", "--root", root],
+      // Held connections must stay held until the test lets them go.
+      ...["--idle-timeout", "60s"],
+    ],
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let exit: Deno.CommandStatus | null = null;
+  const exited = child.status.then((status) => exit = status);
+  const stdout = collect(child.stdout);
+  const stderr = collect(child.stderr);
+  const held: RawClient[] = [];
+  try {
+    const port = await until("the URL on standard output", () => {
+      if (exit !== null) throw new Error(`main.ts exited at start: ${stderr.text}`);
+      const url = /http:\/\/127\.0\.0\.1:(\d+)\//.exec(stdout.text);
+      return url === null ? null : Number(url[1]);
+    });
+
+    // Connections take the child's descriptors one at a time until accept()
+    // fails. Each is opened only once the one before has been answered
+    // (proof that the server accepted it), so that when accept() fails one
+    // connection at most waits in the listen backlog; with the held ones
+    // released, the backlog then always finds a free descriptor and recovery
+    // is one run of failures rather than several.
+    const failed = () => stderr.text.includes(ACCEPT_FAILED);
+    const statuses: number[] = [];
+    while (!failed()) {
+      assert(held.length < MAX_HELD_CONNECTIONS, `${held.length} connections did not exhaust it`);
+      const client = await RawClient.connect(port);
+      held.push(client);
+      await client.send(GET_HELLO);
+      let status: number | null = null;
+      client.read().then((response) => status = response.status, () => status = 0);
+      await until("an answer or the accept failure", () => status !== null || failed());
+      if (status !== null) statuses.push(status);
+    }
+    assertEquals(exit, null, "the server is still running");
+    assert(statuses.length > 0 && statuses[0] === 200, `statuses: ${statuses}`);
+
+    // A connection it already holds is still answered, though no file can be opened.
+    await held[0].send(GET_HELLO);
+    const starved = await within(held[0].read(), POLL_LIMIT_MS);
+    assert(starved !== null, "a held connection got no answer while descriptors ran out");
+    assertEquals(starved.status, 503);
+    assertEquals(starved.headers.get("retry-after"), "1");
+
+    // Let the fault last: the loop retries (5, 10, 20 ... ms) without
+    // logging again, and backs off rather than spin.
+    const busyBefore = await cpuMilliseconds(child.pid);
+    const holdStart = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, EXHAUSTION_MS));
+    const busy = await cpuMilliseconds(child.pid) - busyBefore;
+    const heldMs = performance.now() - holdStart;
+    assert(
+      busy < heldMs / 4,
+      `the server used ${busy} ms of CPU in ${heldMs} ms out of descriptors`,
+    );
+    assertEquals(exit, null, "the server is still running");
+
+    // Free the descriptors: each connection the server holds is half-closed
+    // and its close awaited, so every descriptor is back before anything new
+    // arrives (the one waiting in the backlog is simply closed).
+    await Promise.all(held.map(async (client, i) => {
+      if (!(statuses[i] > 0)) return client.close();
+      await client.closeWrite();
+      const closed = await within(client.closedByServer(), POLL_LIMIT_MS);
+      assert(closed, "the server did not close a connection whose client had finished");
+    }));
+    for (const client of held) client.close();
+    const deadline = performance.now() + RECOVERY_MS;
+    let answer = null;
+    while (answer?.status !== 200 && performance.now() < deadline) {
+      const client = await RawClient.connect(port);
+      try {
+        await client.send(
+          "GET /hello.txt HTTP/1.1\r\nHost: faults.test\r\nConnection: close\r\n\r\n",
+        );
+        answer = await within(client.read().catch(() => null), deadline - performance.now());
+      } finally {
+        client.close();
+      }
+    }
+    assert(answer !== null, `no answer within ${RECOVERY_MS} ms of freeing descriptors`);
+    assertEquals(answer.status, 200);
+    assertEquals(answer.text, "hello\n");
+
+    const failures = stderr.text.split("\n").filter((line) => line.includes(ACCEPT_FAILED));
+    assertEquals(failures.length, 1, `one line per run of failures:\n${stderr.text}`);
+    assertStringIncludes(failures[0], "Too many open files");
+
+    child.kill("SIGTERM");
+    const status = await within(exited, EXIT_MS);
+    assert(status !== null, `main.ts did not exit within ${EXIT_MS} ms of SIGTERM`);
+    assertEquals(status.code, 0, stderr.text);
+    await within(Promise.all([stdout.done, stderr.done]), POLL_LIMIT_MS);
+    for (const fatal of ["unhandled", "uncaught", "panicked"]) {
+      assert(!stderr.text.includes(fatal), `"${fatal}" on standard error:\n${stderr.text}`);
+    }
+  } finally {
+    for (const client of held) client.close();
+    if (exit === null) {
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // It has just exited.
+      }
+      if (await within(exited, EXIT_MS) === null) {
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // It has just exited.
+        }
+        await exited;
+      }
+    }
+    await Promise.all([stdout.cancel(), stderr.cancel()]);
+    await Deno.remove(root, { recursive: true });
+  }
+});
