@@ -8,7 +8,7 @@
 
 import type { Handler } from "./connection.ts";
 import { resolve, toFileUrl } from "./deps.ts";
-import { describeError } from "./log.ts";
+import { describeError, firstLine } from "./log.ts";
 
 /** An application module that cannot be used; the message is one line for the user. */
 export class AppError extends Error {
@@ -92,9 +92,4 @@ export async function loadApp(path: string, name: string = path): Promise<Handle
 
 function kind(value: unknown): string {
   return value === null ? "null" : Array.isArray(value) ? "array" : typeof value;
-}
-
-function firstLine(text: string): string {
-  const end = text.indexOf("\n");
-  return end === -1 ? text : text.slice(0, end);
 }

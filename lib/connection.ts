@@ -66,7 +66,7 @@ export interface Connection {
 
 /** Options for {@linkcode serveConnection}. */
 export interface ConnectionOptions {
-  /** Request limits. */
+  /** Limits and timeouts. */
   limits: Limits;
   /** Where access lines and faults go. */
   logger: Logger;
@@ -317,6 +317,8 @@ export async function serveConnection(
             (limits.maxRequestsPerConnection === 0 || requests < limits.maxRequestsPerConnection);
         },
       };
+      const logCutShort = () =>
+        logAccess(head, { status: response.status, bodyBytes: progress.bodyBytes }, started, true);
       let result: WriteResult;
       try {
         result = await writeResponse(sink, response, context);
@@ -328,24 +330,14 @@ export async function serveConnection(
         if (!(error instanceof BodyError)) {
           if (!isDisconnect(error)) throw error;
           // The client went away (or stalled and was cut off) mid-response.
-          logAccess(
-            head,
-            { status: response.status, bodyBytes: progress.bodyBytes },
-            started,
-            true,
-          );
+          logCutShort();
           return false;
         }
         if (body.failure === null) {
           logger.error(`response body failed for ${head.method} ${head.target}`, error);
         }
         if (!error.headSent) await reject(500, "Internal Server Error", head, started);
-        else {logAccess(
-            head,
-            { status: response.status, bodyBytes: progress.bodyBytes },
-            started,
-            true,
-          );}
+        else logCutShort();
         return false;
       }
       finish(null);

@@ -65,6 +65,17 @@ export function describeError(error: unknown): string {
 }
 
 /**
+ * The first line of a text (an error message that goes on with a code frame, say).
+ *
+ * @param text Any text.
+ * @returns Everything before its first newline.
+ */
+export function firstLine(text: string): string {
+  const end = text.indexOf("\n");
+  return end === -1 ? text : text.slice(0, end);
+}
+
+/**
  * A logger that writes the access log to standard output (unless `quiet`)
  * and faults to standard error.
  *

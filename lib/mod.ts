@@ -82,7 +82,7 @@ export interface ServeOptions {
   onListen?: (addr: Deno.NetAddr) => void;
   /** Answers for a handler that throws; by default the error is logged and the answer is 500. */
   onError?: ErrorHandler;
-  /** Request limits; unset fields keep {@linkcode DEFAULT_LIMITS}. */
+  /** Limits and timeouts; unset fields keep {@linkcode DEFAULT_LIMITS}. */
   limits?: Partial<Limits>;
   /** Where access lines and faults go; by default faults go to standard error. */
   logger?: Logger;

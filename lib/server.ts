@@ -22,7 +22,7 @@ export interface ListenOptions {
   port: number;
   /** Answers every request. */
   handler: Handler;
-  /** Request limits; unset fields keep their defaults. */
+  /** Limits and timeouts; unset fields keep their defaults. */
   limits?: Partial<Limits>;
   /** Where access lines and faults go; silent by default. */
   logger?: Logger;

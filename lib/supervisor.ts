@@ -8,7 +8,7 @@
 
 import { authority } from "./connection.ts";
 import { type Limits, SERVER_NAME } from "./config.ts";
-import { describeError, type Logger } from "./log.ts";
+import { describeError, firstLine, type Logger } from "./log.ts";
 
 /** What a worker needs to serve. */
 export interface WorkerConfig {
@@ -222,9 +222,4 @@ function stopWorker(worker: Worker, limits: Pick<Limits, "shutdownTimeoutMs">): 
     clearTimeout(timer);
     worker.terminate();
   });
-}
-
-function firstLine(text: string): string {
-  const end = text.indexOf("\n");
-  return end === -1 ? text : text.slice(0, end);
 }
