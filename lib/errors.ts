@@ -35,7 +35,7 @@ export class HttpError extends Error {
 /**
  * A request that does not follow HTTP/1.1 syntax or framing rules. Like
  * `JSON.parse`, unparseable text throws a `SyntaxError`; this one also knows
- * its status (400, 414, 431, 501 or 505).
+ * its status (400, 408, 413, 414, 417, 431, 501 or 505).
  *
  * @example
  * ```ts
