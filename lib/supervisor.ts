@@ -8,7 +8,7 @@
 
 import { authority } from "./connection.ts";
 import { type Limits, SERVER_NAME } from "./config.ts";
-import { describeError, firstLine, type Logger } from "./log.ts";
+import { firstLine, type Logger } from "./log.ts";
 
 /** What a worker needs to serve. */
 export interface WorkerConfig {
@@ -211,13 +211,7 @@ function stopWorker(worker: Worker, limits: Pick<Limits, "shutdownTimeoutMs">): 
   worker.onmessage = (event: MessageEvent<FromWorker>) => {
     if (event.data.kind === "stopped") resolve();
   };
-  try {
-    worker.postMessage({ kind: "stop" } satisfies ToWorker);
-  } catch (error) {
-    // A worker that is already gone has nothing to finish.
-    console.error(`cannot stop worker: ${describeError(error)}`);
-    resolve();
-  }
+  worker.postMessage({ kind: "stop" } satisfies ToWorker);
   return promise.finally(() => {
     clearTimeout(timer);
     worker.terminate();

@@ -270,6 +270,23 @@ async function awaitClose(client: Download): Promise<string> {
   return await within(client.readUntilClosed(), CLOSE_MS) ?? `still open after ${CLOSE_MS} ms`;
 }
 
+/**
+ * GETs `path` on a new connection, checks the head (200, `length` bytes) and
+ * reads part of the body, so that a fault can strike mid-download.
+ */
+async function downloadUnderway(port: number, path: string, length: number): Promise<Download> {
+  const client = await Download.start(port, path);
+  try {
+    assertEquals(client.status, 200);
+    assertEquals(client.headers.get("content-length"), String(length));
+    await client.readAtLeast(READ_BEFORE_FAULT);
+    return client;
+  } catch (error) {
+    client.close();
+    throw error;
+  }
+}
+
 /** GETs `path` on a new connection and reads the whole response. */
 async function download(port: number, path: string): Promise<Download> {
   const response = await Download.start(port, path);
@@ -289,16 +306,10 @@ Deno.test("listen() keeps serving after a client resets mid-download", async () 
   const log = faultLog();
   await withRoot({ "big.bin": big }, async (root) => {
     await withServer(async (port) => {
-      const quitter = await Download.start(port, "/big.bin");
-      try {
-        assertEquals(quitter.status, 200);
-        assertEquals(quitter.headers.get("content-length"), String(big.length));
-        await quitter.readAtLeast(READ_BEFORE_FAULT);
-      } finally {
-        // Bytes are left unread in its receive buffer, so the kernel answers
-        // the close with a reset, and the server's next write fails.
-        quitter.close();
-      }
+      const quitter = await downloadUnderway(port, "/big.bin", big.length);
+      // Bytes are left unread in its receive buffer, so the kernel answers
+      // the close with a reset, and the server's next write fails.
+      quitter.close();
       const cut = await until("the reset download's access entry", () => log.entries[0]);
       assertEquals(cut.target, "/big.bin");
       assertEquals(cut.status, 200);
@@ -327,12 +338,9 @@ Deno.test("listen() closes the connection when a file is truncated while it is s
   const log = faultLog();
   await withRoot({ "shrinking.bin": original }, async (root) => {
     await withServer(async (port) => {
-      const client = await Download.start(port, "/shrinking.bin");
+      const client = await downloadUnderway(port, "/shrinking.bin", original.length);
       let ending: string;
       try {
-        assertEquals(client.status, 200);
-        assertEquals(client.headers.get("content-length"), String(original.length));
-        await client.readAtLeast(READ_BEFORE_FAULT);
         await Deno.truncate(join(root, "shrinking.bin"), shortened);
         ending = await awaitClose(client);
       } finally {
@@ -373,10 +381,8 @@ Deno.test("listen() finishes a download whose file is deleted meanwhile, then an
   const log = faultLog();
   await withRoot({ "doomed.bin": original }, async (root) => {
     await withServer(async (port) => {
-      const client = await Download.start(port, "/doomed.bin");
+      const client = await downloadUnderway(port, "/doomed.bin", original.length);
       try {
-        assertEquals(client.status, 200);
-        await client.readAtLeast(READ_BEFORE_FAULT);
         // The open descriptor keeps the file's content until it is closed.
         await Deno.remove(join(root, "doomed.bin"));
         await client.readAll();
@@ -405,10 +411,8 @@ Deno.test("listen() finishes a download whose file is replaced meanwhile, then s
   const log = faultLog();
   await withRoot({ "site.bin": original }, async (root) => {
     await withServer(async (port) => {
-      const client = await Download.start(port, "/site.bin");
+      const client = await downloadUnderway(port, "/site.bin", original.length);
       try {
-        assertEquals(client.status, 200);
-        await client.readAtLeast(READ_BEFORE_FAULT);
         // How deployments replace a file atomically: write next to it, rename over it.
         await Deno.writeFile(join(root, "site.bin.new"), replacement);
         await Deno.rename(join(root, "site.bin.new"), join(root, "site.bin"));

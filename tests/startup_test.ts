@@ -1,10 +1,12 @@
 /**
  * Stopping the program: a signal during a large download lets it finish
  * with exact bytes while new connections are refused, a download that does
- * not finish is cut at the deadline, and a second signal stops at once.
+ * not finish is cut at the deadline, and a second signal stops at once;
+ * and the paths the serving workers may read.
  */
 
 import { assert, assertEquals, join } from "../lib/deps.ts";
+import { readablePaths } from "../lib/startup.ts";
 import { latin1 } from "./_helpers.ts";
 import { type RunningMain, startMain } from "./_main.ts";
 
@@ -142,4 +144,18 @@ Deno.test("main.ts stops at once on a second signal", async () => {
       conn.close();
     }
   });
+});
+
+Deno.test("readablePaths() names the root and the app's folder, also by their real paths", async () => {
+  const dir = await Deno.realPath(await Deno.makeTempDir({ prefix: "portico_paths_" }));
+  try {
+    await Deno.mkdir(join(dir, "site"));
+    await Deno.mkdir(join(dir, "app"));
+    await Deno.symlink(join(dir, "site"), join(dir, "current"));
+    const paths = await readablePaths(join(dir, "current"), join(dir, "app", "main.ts"));
+    assertEquals(paths.sort(), [join(dir, "app"), join(dir, "current"), join(dir, "site")]);
+    assertEquals(await readablePaths(join(dir, "site"), null), [join(dir, "site")]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

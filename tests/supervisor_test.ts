@@ -6,7 +6,7 @@
 
 import { assert, assertEquals, assertStringIncludes, join } from "../lib/deps.ts";
 import { workerPermissions } from "../lib/supervisor.ts";
-import { assertUsageError, runMain, startMain, withMain } from "./_main.ts";
+import { assertUsageError, MAIN, runMain, serveTaskArgs, startMain, withMain } from "./_main.ts";
 
 const APPS = new URL("./fixtures/apps/", import.meta.url).pathname;
 
@@ -126,4 +126,20 @@ Deno.test("main.ts --workers 2 refuses a port another program shares with reuseP
   } finally {
     other.close();
   }
+});
+
+Deno.test("main.ts refuses --workers above 1 without Deno's --unstable-net", async () => {
+  const args = serveTaskArgs().filter((flag) => flag !== "--unstable-net");
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [...args, MAIN, "--host", "127.0.0.1", "--port", "0", "--workers", "2"],
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(30_000),
+  }).output();
+  assertUsageError(
+    { code: output.code, stderr: new TextDecoder().decode(output.stderr) },
+    "--workers above 1 needs Deno's --unstable-net flag",
+  );
 });
