@@ -99,6 +99,18 @@ Limits (a TIME is seconds, or a number with ms, s or m; see README "Limits and s
   formatDuration(DEFAULT_LIMITS.shutdownTimeoutMs)
 }); a second signal stops at once
 
+Memory (see README "Performance"):
+  --cache SIZE            Small files kept in memory, in all (default: ${
+  formatSize(DEFAULT_LIMITS.cacheBytes)
+}; 0 for none)
+  --cache-file SIZE       Largest file kept in memory (default: ${
+  formatSize(DEFAULT_LIMITS.cacheFileBytes)
+})
+  --file-buffer SIZE      Buffer that larger files are sent through (default: ${
+  formatSize(DEFAULT_LIMITS.fileBufferBytes)
+})
+  --file-buffers N        Most such buffers at once (default: ${DEFAULT_LIMITS.fileBuffers})
+
 Examples:
   deno task serve                                 serve ./${DEFAULT_ROOT} on port ${DEFAULT_PORT}
   deno task serve --root ./site --port 8080       serve another folder on another port
@@ -121,6 +133,10 @@ const STRING_FLAGS = [
   "max-connections",
   "max-requests",
   "shutdown-timeout",
+  "cache",
+  "cache-file",
+  "file-buffer",
+  "file-buffers",
 ] as const;
 const BOOLEAN_FLAGS = ["quiet", "help", "version"] as const;
 
@@ -166,9 +182,12 @@ export function parseCli(
   const app = flags.app as string | undefined;
   if (app === "") throw new CliError("--app needs a module path; see --help");
   const value = (name: (typeof STRING_FLAGS)[number]) => flags[name] as string | undefined;
-  const size = (name: (typeof STRING_FLAGS)[number], fallback: number) => {
+  const size = (name: (typeof STRING_FLAGS)[number], fallback: number, min = 0) => {
     const text = value(name);
-    return text === undefined ? fallback : parseSize(text, `--${name}`);
+    if (text === undefined) return fallback;
+    const bytes = parseSize(text, `--${name}`);
+    if (bytes < min) throw new CliError(`--${name} must be at least ${formatSize(min)}`);
+    return bytes;
   };
   const duration = (name: (typeof STRING_FLAGS)[number], fallback: number, min: number) => {
     const text = value(name);
@@ -197,6 +216,10 @@ export function parseCli(
         maxConnections: count("max-connections", DEFAULT_LIMITS.maxConnections, 1),
         maxRequestsPerConnection: count("max-requests", DEFAULT_LIMITS.maxRequestsPerConnection, 0),
         shutdownTimeoutMs: duration("shutdown-timeout", DEFAULT_LIMITS.shutdownTimeoutMs, 0),
+        cacheBytes: size("cache", DEFAULT_LIMITS.cacheBytes),
+        cacheFileBytes: size("cache-file", DEFAULT_LIMITS.cacheFileBytes),
+        fileBufferBytes: size("file-buffer", DEFAULT_LIMITS.fileBufferBytes, 4096),
+        fileBuffers: count("file-buffers", DEFAULT_LIMITS.fileBuffers, 0),
       },
       workers: workersFlag === undefined
         ? 1

@@ -45,6 +45,20 @@ export interface Limits {
    * their connections are closed.
    */
   shutdownTimeoutMs: number;
+  /**
+   * Most bytes of small files kept in memory by the hot-file cache (the
+   * least recently used go first); 0 for no cache.
+   */
+  cacheBytes: number;
+  /** Largest file the cache keeps. */
+  cacheFileBytes: number;
+  /** Size of each reused buffer that large files are sent through. */
+  fileBufferBytes: number;
+  /**
+   * Most such buffers at once; a download that finds them all in use sends
+   * its next chunk through a 64 KiB buffer of its own instead of waiting.
+   */
+  fileBuffers: number;
 }
 
 /** The default limits (documented in README "Limits and security"). */
@@ -60,6 +74,10 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxConnections: 10_000,
   maxRequestsPerConnection: 0,
   shutdownTimeoutMs: 10_000,
+  cacheBytes: 64 * 1024 * 1024,
+  cacheFileBytes: 64 * 1024,
+  fileBufferBytes: 256 * 1024,
+  fileBuffers: 64,
 });
 
 /** The product's name, sent in the `Server` header and printed by `--version`. */

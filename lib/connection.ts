@@ -12,6 +12,7 @@
 import type { Limits } from "./config.ts";
 import { errorStatus, HttpError, ParseError } from "./errors.ts";
 import { BodyReader } from "./http/body.ts";
+import type { BufferPool } from "./http/buffer_pool.ts";
 import { errorResponse } from "./http/error_page.ts";
 import { HeadScanner, type RequestHead } from "./http/parse.ts";
 import { BufferedReader } from "./http/reader.ts";
@@ -44,6 +45,24 @@ export interface ServeInfo {
 
 /** A Fetch handler: the only thing the connection layer knows about the application. */
 export type Handler = (request: Request, info: ServeInfo) => Response | Promise<Response>;
+
+/** A complete response as bytes, ready to write. */
+export interface Prepared {
+  /** Head and body. */
+  readonly bytes: Uint8Array;
+  /** The status code, for the access log. */
+  readonly status: number;
+  /** How many of the bytes are body. */
+  readonly bodyBytes: number;
+}
+
+/**
+ * Answers a request from its head alone, before any `Request` is built: a
+ * complete response, or null to hand the request to the handler. It must
+ * answer exactly as the handler would. The response carries `connection`
+ * as its `Connection` field ("" for none) and `server` as its `Server`.
+ */
+export type Shortcut = (head: RequestHead, connection: string, server: string) => Prepared | null;
 
 /** Turns an error thrown by a handler into the response to send. */
 export type ErrorHandler = (error: unknown) => Response | Promise<Response>;
@@ -83,6 +102,10 @@ export interface ConnectionOptions {
    * `Connection: close`.
    */
   closing?: AbortSignal;
+  /** Answers some requests without the handler (the static layer's cached files). */
+  shortcut?: Shortcut;
+  /** Buffers for sending file bodies; without them files are sent as streams. */
+  buffers?: BufferPool;
 }
 
 /** After an error response, input is read and dropped for at most this long ... */
@@ -210,11 +233,18 @@ export async function serveConnection(
 
     const info = new ExchangeInfo(remoteAddr, rawPath(head));
     const aborter = new AbortController();
-    /** Ends the exchange for the handler: `completed` settles, and a failure aborts the signal. */
-    const finish = (failure: Error | null): void => {
+    /**
+     * Ends the exchange for the handler: `completed` settles, and a failure
+     * (why the response was not sent) aborts the signal.
+     */
+    const finish = (failure: string | null): void => {
       if (info.settled) return;
-      if (failure !== null) aborter.abort();
-      info.settle(failure);
+      if (failure === null) {
+        info.settle(null);
+        return;
+      }
+      aborter.abort();
+      info.settle(new Deno.errors.Interrupted(failure));
     };
     // A read that meets the end of the stream means the client has gone (a
     // half-close is not kept open, as in Deno.serve): the signal tells the
@@ -289,7 +319,7 @@ export async function serveConnection(
       // A request body that failed (too large, malformed, cut short) decides
       // the answer, whatever the handler made of it.
       const failed = async (failure: unknown): Promise<false> => {
-        finish(new Deno.errors.Interrupted("The request body failed"));
+        finish("The request body failed");
         if (!isDisconnect(failure)) {
           await reject(errorStatus(failure), (failure as Error).message, head, started);
         }
@@ -305,6 +335,7 @@ export async function serveConnection(
         minor: head.minor,
         server: options.server,
         progress,
+        buffers: options.buffers,
         // Decided as the head is written, after the response's first piece
         // (which may be the request body's). A body nobody has started to
         // read will not be sent by a client awaiting 100 Continue, so its
@@ -312,9 +343,7 @@ export async function serveConnection(
         // not worth reading. Either way, say that the connection will close.
         get keepAlive(): boolean {
           const unreadable = head.expectContinue && !body.started && !body.done;
-          return head.keepAlive && !unreadable && body.remaining <= limits.maxDrainBytes &&
-            !closing.aborted &&
-            (limits.maxRequestsPerConnection === 0 || requests < limits.maxRequestsPerConnection);
+          return persists(head) && !unreadable && body.remaining <= limits.maxDrainBytes;
         },
       };
       const logCutShort = () =>
@@ -326,7 +355,7 @@ export async function serveConnection(
         if (body.failure !== null && !(error instanceof BodyError && error.headSent)) {
           return await failed(body.failure);
         }
-        finish(new Deno.errors.Interrupted("The response could not be sent"));
+        finish("The response could not be sent");
         if (!(error instanceof BodyError)) {
           if (!isDisconnect(error)) throw error;
           // The client went away (or stalled and was cut off) mid-response.
@@ -365,18 +394,99 @@ export async function serveConnection(
     } finally {
       body.detach();
       // However the exchange ended, completed settles (a no-op once it has).
-      finish(new Deno.errors.Interrupted("The response was not sent"));
+      finish("The response was not sent");
     }
+  };
+
+  /** Whether the client and the server's state let the connection carry another request. */
+  const persists = (head: RequestHead): boolean =>
+    head.keepAlive && !closing.aborted &&
+    (limits.maxRequestsPerConnection === 0 || requests < limits.maxRequestsPerConnection);
+
+  /**
+   * Answers from the shortcut when it has the response: one write of bytes
+   * made beforehand.
+   *
+   * @returns Null when the shortcut has no answer; otherwise whether the
+   * connection may persist.
+   */
+  const shortcut = async (head: RequestHead, started: number): Promise<boolean | null> => {
+    if (options.shortcut === undefined) return null;
+    const keepAlive = persists(head);
+    const connection = keepAlive ? (head.minor === 0 ? "keep-alive" : "") : "close";
+    const prepared = options.shortcut(head, connection, options.server);
+    if (prepared === null) return null;
+    const { bytes, bodyBytes } = prepared;
+    let written = 0;
+    try {
+      while (written < bytes.length) written += await out.write(bytes.subarray(written));
+    } catch (error) {
+      const sent = Math.max(0, written - (bytes.length - bodyBytes));
+      logAccess(head, { status: prepared.status, bodyBytes: sent }, started, true);
+      throw error;
+    }
+    logAccess(head, prepared, started);
+    return keepAlive;
+  };
+
+  // Between requests the connection waits for the first byte of the next
+  // one, for at most idleTimeoutMs, and not once the server is closing.
+  // One watchdog per connection (re-made only after a wait that came close)
+  // rather than a timer per request.
+  let waiting = false;
+  let closedWhileWaiting = false;
+  const closeWaiting = (): void => {
+    if (!waiting) return;
+    closedWhileWaiting = true;
+    closeQuietly(conn);
+  };
+  const idleWatchdog = (): Watchdog =>
+    new Watchdog(limits.idleTimeoutMs, () => {
+      // A read that completed during a busy stretch of the event loop gets
+      // one more turn to be seen before the connection is given up.
+      setTimeout(() => {
+        if (waiting) closeWaiting();
+        else idle = idleWatchdog();
+      }, 0);
+    });
+  let idle = idleWatchdog();
+  closing.addEventListener("abort", closeWaiting, { once: true });
+
+  /**
+   * The next request head, within the limits' time.
+   *
+   * @returns The head, or null when the connection should close quietly
+   * (the client closed it, it stayed idle too long, or the server is closing).
+   * @throws {ParseError} For an invalid head, or 408 when it came too slowly.
+   */
+  const nextHead = async (): Promise<RequestHead | null> => {
+    if (closing.aborted) return null;
+    if (reader.buffered === 0) {
+      waiting = true;
+      idle.begin();
+      try {
+        if (!await reader.fill()) return null;
+      } catch (error) {
+        if (closedWhileWaiting) return null;
+        throw error;
+      } finally {
+        waiting = false;
+        idle.end();
+      }
+    }
+    // Usually the whole head came in one read: no timer is needed.
+    return reader.bufferedHead(scanner) ?? await readHeadInTime(reader, scanner, limits);
   };
 
   try {
     while (true) {
       let head: RequestHead | null;
-      const started = performance.now();
       try {
-        head = await readHeadInTime(reader, scanner, limits, closing);
+        head = await nextHead();
       } catch (error) {
-        if (error instanceof ParseError) await reject(error.status, error.message, null, started);
+        if (error instanceof ParseError) {
+          await reject(error.status, error.message, null, performance.now());
+        }
         return;
       }
       if (head === null) {
@@ -385,12 +495,19 @@ export async function serveConnection(
         return;
       }
       requests++;
-      if (!await exchange(head, performance.now())) return;
+      const started = performance.now();
+      const persist = await shortcut(head, started) ?? await exchange(head, started);
+      if (!persist) {
+        linger ||= reader.buffered > 0;
+        return;
+      }
     }
   } catch (error) {
     if (!isDisconnect(error)) logger.error("connection failed", error);
   } finally {
     watchdog.stop();
+    idle.stop();
+    closing.removeEventListener("abort", closeWaiting);
     if (linger) await lingeringClose(conn, reader);
     closeQuietly(conn);
   }
@@ -408,28 +525,19 @@ function closeQuietly(conn: Connection): void {
 }
 
 const TIMED_OUT = Symbol("timed out");
-const CLOSING = Symbol("closing");
 
 /**
- * Reads the next head within the limits' time: a connection on which no
- * byte of a new request arrives within `idleTimeoutMs` (or before the server
- * starts closing) is closed quietly; a request whose head is not complete
- * within `headerTimeoutMs` of its first byte gets 408.
+ * Reads the rest of a head that has begun to arrive: a request whose head
+ * is not complete within `headerTimeoutMs` gets 408.
  *
- * @returns The head, or null when the connection should close quietly.
+ * @returns The head, or null when the client closed the connection cleanly.
  * @throws {ParseError} For an invalid head (or 408 on timeout).
  */
 async function readHeadInTime(
   reader: BufferedReader,
   scanner: HeadScanner,
   limits: Limits,
-  closing: AbortSignal,
 ): Promise<RequestHead | null> {
-  if (closing.aborted) return null;
-  if (reader.buffered === 0) {
-    const arrived = await firstByte(reader, limits.idleTimeoutMs, closing);
-    if (!arrived) return null;
-  }
   const reading = reader.readHead(scanner, limits.maxHeadBytes);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<typeof TIMED_OUT>((resolve) => {
@@ -444,36 +552,6 @@ async function readHeadInTime(
     return head;
   } finally {
     clearTimeout(timer);
-  }
-}
-
-/**
- * Waits for the first byte of the next request.
- *
- * @returns True when bytes arrived; false at end of stream, after
- * `idleMs` without a byte, or when the server starts closing.
- */
-async function firstByte(
-  reader: BufferedReader,
-  idleMs: number,
-  closing: AbortSignal,
-): Promise<boolean> {
-  const filled = reader.fill();
-  let wake: (why: typeof TIMED_OUT | typeof CLOSING) => void = () => {};
-  const interrupted = new Promise<typeof TIMED_OUT | typeof CLOSING>((resolve) => wake = resolve);
-  const onClosing = () => wake(CLOSING);
-  closing.addEventListener("abort", onClosing, { once: true });
-  // When the timer fires, give reads that completed meanwhile (after a busy
-  // stretch of the event loop) one more turn to be seen before giving up.
-  const timer = setTimeout(() => setTimeout(() => wake(TIMED_OUT), 0), idleMs);
-  try {
-    const result = await Promise.race([filled, interrupted]);
-    if (typeof result === "boolean") return result;
-    filled.catch(() => {}); // The read is abandoned with the connection.
-    return false;
-  } finally {
-    clearTimeout(timer);
-    closing.removeEventListener("abort", onClosing);
   }
 }
 

@@ -7,13 +7,8 @@
  * @module
  */
 
-import type { Handler } from "./connection.ts";
-import {
-  serveStatic,
-  type StaticLookup,
-  staticLookup,
-  type StaticOptions,
-} from "./static/handler.ts";
+import type { Handler, Shortcut } from "./connection.ts";
+import { type StaticLookup, type StaticOptions, staticSite } from "./static/handler.ts";
 
 /**
  * Combines a static lookup and an application into one handler.
@@ -34,29 +29,36 @@ export function gateway(files: StaticLookup, app: Handler): Handler {
   };
 }
 
+/** What a server runs: the handler, and the static layer's shortcut when there is one. */
+export interface Site {
+  /** Answers every request. */
+  readonly handler: Handler;
+  /** Answers cached files before a `Request` is built. */
+  readonly shortcut: Shortcut | null;
+}
+
 /**
- * The handler for what a server is given: an application and a root (files
+ * The site for what a server is given: an application and a root (files
  * first, see {@linkcode gateway}), an application alone, or a root alone
  * (a static site with its not-found page).
  *
  * @param app The application, or null.
  * @param root The document root, or null.
- * @param options How the static layer treats directories, dotfiles and misses.
- * @returns The handler.
+ * @param options How the static layer treats directories, dotfiles, misses and its cache.
+ * @returns The handler and the shortcut.
  * @throws {TypeError} When neither is given.
  *
  * @example
  * ```ts
- * const handler = siteHandler(null, "www", {});
+ * const { handler } = site(null, "www", {});
  * ```
  */
-export function siteHandler(
-  app: Handler | null,
-  root: string | null,
-  options: StaticOptions,
-): Handler {
-  if (app !== null && root !== null) return gateway(staticLookup(root, options), app);
-  if (app !== null) return app;
-  if (root !== null) return serveStatic(root, options);
-  throw new TypeError("serve() needs a handler, a root, or both");
+export function site(app: Handler | null, root: string | null, options: StaticOptions): Site {
+  if (root === null) {
+    if (app === null) throw new TypeError("serve() needs a handler, a root, or both");
+    return { handler: app, shortcut: null };
+  }
+  const files = staticSite(root, options);
+  const handler = app === null ? files.handler : gateway(files.lookup, app);
+  return { handler, shortcut: files.shortcut };
 }

@@ -33,7 +33,7 @@
 import { DEFAULT_HOST, DEFAULT_LIMITS, DEFAULT_PORT, type Limits } from "./config.ts";
 import { authority, type ErrorHandler, type Handler, type ServeInfo } from "./connection.ts";
 import { HttpError } from "./errors.ts";
-import { siteHandler } from "./gateway.ts";
+import { site } from "./gateway.ts";
 import { consoleLogger, type Logger } from "./log.ts";
 import { listen, type Server } from "./server.ts";
 import {
@@ -112,12 +112,18 @@ export interface ServeOptions {
 export function serve(options: ServeOptions): Server {
   const { handler, root } = options;
   const logger = options.logger ?? consoleLogger({ quiet: true });
-  const handle = siteHandler(handler ?? null, root ?? null, { logger, ...options.static });
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const cache = {
+    maxTotalBytes: limits.cacheBytes,
+    maxFileBytes: limits.cacheFileBytes,
+  };
+  const served = site(handler ?? null, root ?? null, { logger, cache, ...options.static });
 
   const server = listen({
     hostname: options.hostname ?? DEFAULT_HOST,
     port: options.port ?? DEFAULT_PORT,
-    handler: handle,
+    handler: served.handler,
+    shortcut: served.shortcut,
     limits: options.limits,
     logger,
     onError: options.onError,

@@ -7,7 +7,14 @@
  */
 
 import { DEFAULT_LIMITS, type Limits, SERVER_NAME } from "./config.ts";
-import { type ErrorHandler, type Handler, isDisconnect, serveConnection } from "./connection.ts";
+import {
+  type ErrorHandler,
+  type Handler,
+  isDisconnect,
+  serveConnection,
+  type Shortcut,
+} from "./connection.ts";
+import { BufferPool } from "./http/buffer_pool.ts";
 import { type Logger, silentLogger } from "./log.ts";
 import denoJson from "../deno.json" with { type: "json" };
 
@@ -33,6 +40,8 @@ export interface ListenOptions {
    * system spreading connections among them. Needs `--unstable-net`.
    */
   reusePort?: boolean;
+  /** Answers some requests before the handler: the static layer's cached files. */
+  shortcut?: Shortcut | null;
 }
 
 /** A running server. */
@@ -90,6 +99,8 @@ export function listen(options: ListenOptions): Server {
     server: `${SERVER_NAME}/${VERSION}`,
     onError: options.onError,
     closing: closing.signal,
+    shortcut: options.shortcut ?? undefined,
+    buffers: new BufferPool(limits.fileBufferBytes, limits.fileBuffers),
   };
   const open = new Set<Deno.Conn>();
   const serving = new Set<Promise<void>>();

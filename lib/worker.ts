@@ -10,8 +10,8 @@
 
 import { AppError, loadApp } from "./app.ts";
 import { CliError } from "./cli.ts";
-import { authority, type Handler } from "./connection.ts";
-import { siteHandler } from "./gateway.ts";
+import { authority } from "./connection.ts";
+import { type Site, site } from "./gateway.ts";
 import { consoleLogger, describeError, type Logger } from "./log.ts";
 import { listen, type Server } from "./server.ts";
 import type { FromWorker, ToWorker, WorkerConfig } from "./supervisor.ts";
@@ -64,10 +64,14 @@ export function explainListenError(error: unknown, hostname: string, port: numbe
  * @returns The running server.
  * @throws {CliError} When the port is taken, privileged or the address is not local.
  */
-export function listenOrExplain(config: WorkerConfig, handler: Handler, logger: Logger): Server {
+export function listenOrExplain(
+  config: WorkerConfig,
+  { handler, shortcut }: Site,
+  logger: Logger,
+): Server {
   const { hostname, port, limits, reusePort } = config;
   try {
-    return listen({ hostname, port, handler, limits, logger, reusePort });
+    return listen({ hostname, port, handler, shortcut, limits, logger, reusePort });
   } catch (error) {
     throw explainListenError(error, hostname, port);
   }
@@ -84,7 +88,11 @@ async function start(config: WorkerConfig): Promise<Server | FromWorker> {
     const app = config.app === null
       ? null
       : await loadApp(config.app, config.appName ?? config.app);
-    return listenOrExplain(config, siteHandler(app, config.root, { logger }), logger);
+    const cache = {
+      maxTotalBytes: config.limits.cacheBytes,
+      maxFileBytes: config.limits.cacheFileBytes,
+    };
+    return listenOrExplain(config, site(app, config.root, { logger, cache }), logger);
   } catch (error) {
     if (error instanceof CliError || error instanceof AppError) {
       return { kind: "failed", message: error.message, exitCode: 2 };

@@ -11,7 +11,7 @@ import type { Handler, ServeInfo } from "../lib/connection.ts";
 import { fromFileUrl } from "../lib/deps.ts";
 import { type Logger, silentLogger } from "../lib/log.ts";
 import { listen, type Server } from "../lib/server.ts";
-import { serveStatic } from "../lib/static/handler.ts";
+import { staticSite } from "../lib/static/handler.ts";
 
 /** The repository's default site. */
 export const WWW = fromFileUrl(new URL("../www", import.meta.url));
@@ -24,16 +24,21 @@ export interface TestServerOptions {
   logger?: Logger;
 }
 
-/** Runs `fn` against a server on 127.0.0.1 with an OS-chosen port, then stops it. */
+/**
+ * Runs `fn` against a server on 127.0.0.1 with an OS-chosen port, then stops
+ * it. Without a handler it serves `root` (default `www/`) with its cache.
+ */
 export async function withServer(
   fn: (port: number, server: Server) => Promise<void>,
   options: TestServerOptions = {},
 ): Promise<void> {
-  const handler = options.handler ?? serveStatic(options.root ?? WWW);
+  // Files alone are served as main.ts serves them: cached files by the shortcut.
+  const site = options.handler === undefined ? staticSite(options.root ?? WWW) : null;
   const server = listen({
     hostname: "127.0.0.1",
     port: 0,
-    handler,
+    handler: options.handler ?? site!.handler,
+    shortcut: site?.shortcut,
     limits: options.limits,
     logger: options.logger ?? silentLogger,
   });

@@ -656,6 +656,8 @@ Deno.test("main.ts backs off when it runs out of file descriptors and recovers",
       ...["--host", "127.0.0.1", "--port", "0", "--quiet", "--root", root],
       // Held connections must stay held until the test lets them go.
       ...["--idle-timeout", "60s"],
+      // Every request opens the file, rather than being answered from memory.
+      ...["--cache", "0"],
     ],
     env: { NO_COLOR: "1" },
     stdin: "null",

@@ -150,6 +150,23 @@ export class BufferedReader {
   }
 
   /**
+   * The next request head when the buffer already holds all of it, parsed
+   * without waiting; undefined (nothing consumed) when more bytes are needed.
+   *
+   * @param scanner The connection's scanner (reset here).
+   * @throws {ParseError} For an invalid head.
+   */
+  bufferedHead(scanner: HeadScanner): RequestHead | undefined {
+    scanner.reset();
+    if (this.#end === this.#start) return undefined;
+    const length = scanner.scan(this.#buf, this.#start, this.#end - this.#start);
+    if (length === -1) return undefined;
+    const head = buildRequestHead(this.#buf, this.#start, scanner);
+    this.#start += length;
+    return head;
+  }
+
+  /**
    * Takes up to `max` buffered bytes as a copy, reading first when nothing is
    * buffered.
    *

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { type BodySource, bodySourceOf } from "./body_source.ts";
+import type { BufferPool } from "./buffer_pool.ts";
 import { isBodylessStatus, statusText } from "./status.ts";
 
 /** The one method of a connection this module needs. */
@@ -33,6 +35,11 @@ export interface ResponseContext {
    * cut short can still be logged with what was sent.
    */
   progress?: { bodyBytes: number };
+  /**
+   * Buffers for copying bodies that come with a {@linkcode BodySource}
+   * (files); without a pool such bodies are read as streams.
+   */
+  buffers?: BufferPool;
 }
 
 /** The outcome of writing a response. */
@@ -234,6 +241,19 @@ export async function writeResponse(
     return { status, bodyBytes: 0, keepAlive };
   }
 
+  const source = declared !== -1 && context.buffers !== undefined
+    ? bodySourceOf(response)
+    : undefined;
+  if (source !== undefined) {
+    framing.push(["content-length", String(declared)]);
+    connectionField();
+    const head = encodeLatin1(
+      serializeHead(status, reason, response.headers, framing, context.server),
+    );
+    const bodyBytes = await copySource(sink, head, source, declared, context.buffers!, context);
+    return { status, bodyBytes, keepAlive };
+  }
+
   const reader = body.getReader();
   try {
     // Read the first piece before sending anything, so a body that fails at
@@ -318,6 +338,60 @@ export async function writeResponse(
     throw error;
   } finally {
     reader.releaseLock();
+  }
+}
+
+/**
+ * Writes a head and then exactly `length` body bytes from `source`, reading
+ * into one pooled buffer: the head goes out with the first chunk, and each
+ * chunk is written before the next is read.
+ *
+ * @returns The body bytes written.
+ * @throws {BodyError} When the source fails or ends early.
+ */
+async function copySource(
+  sink: ByteSink,
+  head: Uint8Array,
+  source: BodySource,
+  length: number,
+  pool: BufferPool,
+  context: ResponseContext,
+): Promise<number> {
+  const buffer = pool.acquire();
+  let headSent = false;
+  let sent = 0;
+  try {
+    // A head too big to share the buffer with a useful chunk goes alone.
+    let prefix = 0;
+    if (head.length <= buffer.length / 2) {
+      buffer.set(head);
+      prefix = head.length;
+    } else {
+      await writeAll(sink, head);
+      headSent = true;
+    }
+    while (sent < length) {
+      const room = Math.min(buffer.length - prefix, length - sent);
+      let n: number | null;
+      try {
+        n = await source.read(buffer.subarray(prefix, prefix + room));
+      } catch (error) {
+        throw new BodyError("Response body stream failed", headSent, error);
+      }
+      if (n === null) {
+        throw new BodyError("Response body is shorter than its Content-Length", headSent);
+      }
+      await writeAll(sink, buffer.subarray(0, prefix + n));
+      headSent = true;
+      prefix = 0;
+      sent += n;
+      if (context.progress !== undefined) context.progress.bodyBytes += n;
+    }
+    if (!headSent) await writeAll(sink, buffer.subarray(0, prefix));
+    return sent;
+  } finally {
+    source.close();
+    pool.release(buffer);
   }
 }
 

@@ -10,17 +10,27 @@
  * @module
  */
 
+import type { Shortcut } from "../connection.ts";
 import { join, resolve, SEPARATOR } from "../deps.ts";
 import { HttpError } from "../errors.ts";
 import { errorResponse } from "../http/error_page.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import {
   denoFileSystem,
+  type FileHandle,
   type FileStat,
   type FileSystem,
   isNotFound,
   isOutOfDescriptors,
 } from "./fs.ts";
+import {
+  type CachedFile,
+  type CacheLimits,
+  cacheShortcut,
+  DEFAULT_CACHE_LIMITS,
+  FileCache,
+  MemoryFile,
+} from "./cache.ts";
 import { mediaTypeOf } from "./media_type.ts";
 import { canonicalPath, resolvePath } from "./resolve.ts";
 import { sendFile } from "./send.ts";
@@ -37,6 +47,12 @@ export interface StaticOptions {
   logger?: Logger;
   /** The file system; the real one by default. */
   fs?: FileSystem;
+  /**
+   * The hot-file cache's sizes (default: files up to 64 KiB, 64 MiB in all),
+   * or false for none. A cached file is looked at again on disk at most a
+   * second after its last check, so changes show within a second.
+   */
+  cache?: Partial<CacheLimits> | false;
 }
 
 /** The methods a static path answers. */
@@ -94,7 +110,7 @@ const NOT_ALLOWED: StaticMiss = Object.freeze({ status: 405 });
  * ```
  */
 export function staticLookup(root: string, options: StaticOptions = {}): StaticLookup {
-  return createLookup(new DocumentRoot(root, options.fs ?? denoFileSystem), options);
+  return staticSite(root, options).lookup;
 }
 
 /**
@@ -114,8 +130,53 @@ export function staticLookup(root: string, options: StaticOptions = {}): StaticL
  * ```
  */
 export function serveStatic(root: string, options: StaticOptions = {}): StaticHandler {
-  const documentRoot = new DocumentRoot(root, options.fs ?? denoFileSystem);
+  return staticSite(root, options).handler;
+}
+
+/**
+ * One document root served three ways that share its cache: the lookup
+ * ({@linkcode staticLookup}), the handler ({@linkcode serveStatic}), and a
+ * shortcut with which a server answers cached files before any `Request`
+ * is built.
+ */
+export interface StaticSite {
+  /** Answers what a file answers; reports a miss otherwise. */
+  readonly lookup: StaticLookup;
+  /** Answers everything, with 404, 405 and 400 pages for misses. */
+  readonly handler: StaticHandler;
+  /** Answers cached files from the request head, or null without a cache. */
+  readonly shortcut: Shortcut | null;
+  /** The hot-file cache, or null without one. */
+  readonly cache: FileCache | null;
+}
+
+/**
+ * Creates the lookup, the handler and the shortcut for a document root.
+ *
+ * @param root The document root; a relative path is resolved against the working directory.
+ * @param options How to treat directories, dotfiles and misses, and the cache.
+ * @returns The three, sharing one cache.
+ *
+ * @example
+ * ```ts
+ * const site = staticSite("www");
+ * const response = await site.handler(new Request("http://localhost/"));
+ * ```
+ */
+export function staticSite(root: string, options: StaticOptions = {}): StaticSite {
+  const limits = options.cache === false ? null : { ...DEFAULT_CACHE_LIMITS, ...options.cache };
+  const cache = limits === null || limits.maxTotalBytes === 0 ? null : new FileCache(limits);
+  const documentRoot = new DocumentRoot(root, options.fs ?? denoFileSystem, cache);
   const lookup = createLookup(documentRoot, options);
+  const handler = staticHandler(documentRoot, lookup, options);
+  return { lookup, handler, shortcut: cache === null ? null : cacheShortcut(cache), cache };
+}
+
+function staticHandler(
+  documentRoot: DocumentRoot,
+  lookup: StaticLookup,
+  options: StaticOptions,
+): StaticHandler {
   const logger = options.logger ?? silentLogger;
   const notFoundPage = options.notFoundPage === undefined ? "404.html" : options.notFoundPage;
 
@@ -156,15 +217,28 @@ interface Found {
   readonly stat: FileStat;
 }
 
-/** Finding and opening files under one root, whose real path is learnt once. */
+/** Where a request path led, for the cache to remember. */
+interface Route {
+  /** The raw request path. */
+  readonly path: string;
+  /** When its lookup began, by the cache's clock. */
+  readonly checkedAt: number;
+}
+
+/**
+ * Finding and opening files under one root, whose real path is learnt once,
+ * with small files kept in the cache.
+ */
 class DocumentRoot {
   readonly path: string;
+  readonly cache: FileCache | null;
   readonly #fs: FileSystem;
   #real: Promise<string> | null = null;
 
-  constructor(root: string, fs: FileSystem) {
+  constructor(root: string, fs: FileSystem, cache: FileCache | null) {
     this.path = resolve(root);
     this.#fs = fs;
+    this.cache = cache;
   }
 
   /** Finds what `path` names, or null when it does not exist or lies outside the root. */
@@ -195,22 +269,70 @@ class DocumentRoot {
     }
   }
 
-  /** Opens a found file and answers with it; null when it is no longer a regular file. */
-  async send(request: Request, found: Found, name: string, status = 200): Promise<Response | null> {
-    const file = await this.#fs.open(found.path);
-    let stat: FileStat;
-    try {
-      stat = await file.stat();
-    } catch (error) {
-      file.close();
-      throw error;
+  /**
+   * Answers with a found file, from the cache when it holds this version of
+   * it; null when it is no longer a regular file. A file the cache would
+   * keep is read whole and kept; `route` is the request path that led to
+   * it, remembered for the shortcut.
+   */
+  async send(
+    request: Request,
+    found: Found,
+    name: string,
+    status = 200,
+    route?: Route,
+  ): Promise<Response | null> {
+    const cache = status === 200 ? this.cache : null;
+    let cached = cache?.get(found.path, found.stat);
+    if (cached === undefined) {
+      const file = await this.#fs.open(found.path);
+      let stat: FileStat;
+      try {
+        stat = await file.stat();
+        if (!stat.isFile) {
+          file.close();
+          return null;
+        }
+        if (cache?.accepts(stat.size)) {
+          const body = await readWhole(file, stat.size);
+          if (body !== null) {
+            file.close();
+            cached = cache.add(found.path, stat, body, mediaTypeOf(name));
+          } else {
+            // It shrank while being read: send it as a stream, which fails as it should.
+            await file.seek(0, Deno.SeekMode.Start);
+          }
+        }
+      } catch (error) {
+        file.close();
+        throw error;
+      }
+      if (cached === undefined) return sendFile(request, file, stat, mediaTypeOf(name), status);
     }
-    if (!stat.isFile) {
-      file.close();
-      return null;
-    }
-    return sendFile(request, file, stat, mediaTypeOf(name), status);
+    if (route !== undefined) cache!.route(route.path, cached, route.checkedAt);
+    return fromCache(request, cached);
   }
+}
+
+/** The response for a cached file, through the same send path as an open one. */
+function fromCache(request: Request, file: CachedFile): Response {
+  return sendFile(request, new MemoryFile(file), file.stat, file.type);
+}
+
+/**
+ * Reads `size` bytes from the start of an open file.
+ *
+ * @returns The bytes, or null when the file ended sooner.
+ */
+async function readWhole(file: FileHandle, size: number): Promise<Uint8Array | null> {
+  const bytes = new Uint8Array(size);
+  let n = 0;
+  while (n < size) {
+    const read = await file.read(bytes.subarray(n));
+    if (read === null) return null;
+    n += read;
+  }
+  return bytes;
 }
 
 function createLookup(root: DocumentRoot, options: StaticOptions): StaticLookup {
@@ -221,6 +343,7 @@ function createLookup(root: DocumentRoot, options: StaticOptions): StaticLookup 
     const method = request.method;
     if (method !== "GET" && method !== "HEAD") return NOT_ALLOWED;
     const url = new URL(request.url);
+    const checkedAt = root.cache?.now() ?? 0;
     try {
       const path = resolvePath(info?.rawPath ?? url.pathname, { dotfiles: options.dotfiles });
       const candidate = join(root.path, ...path.segments);
@@ -242,7 +365,8 @@ function createLookup(root: DocumentRoot, options: StaticOptions): StaticLookup 
         return NOT_FOUND;
       }
       if (!found.stat.isFile) return NOT_FOUND;
-      return await root.send(request, found, name) ?? NOT_FOUND;
+      const route = info?.rawPath === undefined ? undefined : { path: info.rawPath, checkedAt };
+      return await root.send(request, found, name, 200, route) ?? NOT_FOUND;
     } catch (error) {
       if (error instanceof HttpError) {
         return error.status === 400 ? { status: 400, message: error.message } : NOT_FOUND;

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { type BodySource, withBodySource } from "../http/body_source.ts";
 import { errorResponse } from "../http/error_page.ts";
 import { encodeLatin1 } from "../http/response.ts";
 import { evaluatePreconditions, fileEtag, ifRangeAllows } from "./conditional.ts";
@@ -72,7 +73,7 @@ export function sendFile(
       headers.set("content-length", String(layout.length));
       const heads = layout.parts.map((part) => encodeLatin1(part.head));
       const tail = encodeLatin1(layout.tail);
-      return new Response(fileStream(file, ranges, heads, tail), { status: 206, headers });
+      return fileResponse(new FileSource(file, ranges, heads, tail), { status: 206, headers });
     }
   }
   headers.set("content-length", String(size));
@@ -90,69 +91,141 @@ function streamOrClose(
     file.close();
     return new Response(null, { status, headers });
   }
-  return new Response(fileStream(file, ranges), { status, headers });
+  return fileResponse(new FileSource(file, ranges), { status, headers });
 }
 
 /**
- * Streams ranges of a file, each optionally preceded by a part head, then an
- * optional tail. Reads happen only when the consumer pulls, so a slow client
- * holds one chunk, not the file. A file that ends early (truncated while
- * being sent) errors the stream, so the connection closes instead of sending
- * fewer bytes than promised.
+ * A response whose body is read from `source`: as a stream by whoever
+ * consumes it, or straight into the connection's buffers by the server.
  */
-function fileStream(
-  file: FileHandle,
-  ranges: readonly ByteRange[],
-  heads?: readonly Uint8Array[],
-  tail?: Uint8Array,
-): ReadableStream<Uint8Array> {
-  let index = 0;
-  let remaining = -1; // bytes left in ranges[index]; -1 before it starts
-  let position = 0; // the file's offset: a freshly opened file is at 0
-  let closed = false;
-  const close = () => {
-    if (!closed) {
-      closed = true;
-      file.close();
-    }
-  };
+function fileResponse(source: FileSource, init: ResponseInit): Response {
+  return withBodySource(new Response(sourceStream(source), init), source);
+}
+
+/**
+ * A stream over a source. Reads happen only when the consumer pulls, so a
+ * slow client holds one chunk, not the file.
+ */
+function sourceStream(source: FileSource): ReadableStream<Uint8Array> {
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
-        if (index === ranges.length) {
-          close();
-          if (tail !== undefined) controller.enqueue(tail);
-          controller.close();
-          return;
-        }
-        const range = ranges[index];
-        if (remaining === -1) {
-          remaining = range.end - range.start + 1;
-          if (range.start !== position) {
-            position = await file.seek(range.start, Deno.SeekMode.Start);
-          }
-          if (heads !== undefined) {
-            controller.enqueue(heads[index]);
-            return;
-          }
-        }
-        const chunk = new Uint8Array(Math.min(READ_CHUNK_BYTES, remaining));
-        const n = await file.read(chunk);
-        if (n === null) throw new Error("File ended before its expected size");
-        remaining -= n;
-        position += n;
-        controller.enqueue(n === chunk.length ? chunk : chunk.subarray(0, n));
-        if (remaining === 0) {
-          index++;
-          remaining = -1;
-        }
+        const chunk = new Uint8Array(Math.max(1, Math.min(READ_CHUNK_BYTES, source.left)));
+        const n = await source.read(chunk);
+        if (n === null) controller.close();
+        else controller.enqueue(n === chunk.length ? chunk : chunk.subarray(0, n));
       } catch (error) {
-        close();
         controller.error(error);
       }
     },
     cancel() {
-      close();
+      source.close();
     },
   }, { highWaterMark: 0 });
+}
+
+/**
+ * Ranges of a file, each optionally preceded by a part head, then an
+ * optional tail, as a {@linkcode BodySource}. Only the bytes of the ranges
+ * are read. A file that ends early (truncated while being sent) is an
+ * error, so the connection closes instead of sending fewer bytes than
+ * promised; the file is closed at the end, on error, or by `close()`.
+ */
+export class FileSource implements BodySource {
+  #file: FileHandle;
+  #ranges: readonly ByteRange[];
+  #heads: readonly Uint8Array[] | undefined;
+  #tail: Uint8Array | undefined;
+  #index = 0;
+  #remaining = -1; // bytes left in ranges[index]; -1 before it starts
+  #position = 0; // the file's offset: a freshly opened file is at 0
+  #pending: Uint8Array | null = null; // a part head or the tail, still to copy
+  #left: number;
+  #closed = false;
+
+  /**
+   * @param file The open file, at offset 0.
+   * @param ranges The byte ranges to send, in order.
+   * @param heads A part head before each range (multipart/byteranges).
+   * @param tail Bytes after the last range.
+   */
+  constructor(
+    file: FileHandle,
+    ranges: readonly ByteRange[],
+    heads?: readonly Uint8Array[],
+    tail?: Uint8Array,
+  ) {
+    this.#file = file;
+    this.#ranges = ranges;
+    this.#heads = heads;
+    this.#tail = tail;
+    let left = tail?.length ?? 0;
+    for (const range of ranges) left += Math.max(0, range.end - range.start + 1);
+    for (const head of heads ?? []) left += head.length;
+    this.#left = left;
+  }
+
+  /** Bytes still to come. */
+  get left(): number {
+    return this.#left;
+  }
+
+  async read(p: Uint8Array): Promise<number | null> {
+    try {
+      const n = await this.#next(p);
+      if (n === null) this.close();
+      else this.#left -= n;
+      return n;
+    } catch (error) {
+      this.close();
+      throw error;
+    }
+  }
+
+  async #next(p: Uint8Array): Promise<number | null> {
+    while (true) {
+      const pending = this.#pending;
+      if (pending !== null) {
+        const n = Math.min(p.length, pending.length);
+        p.set(pending.subarray(0, n));
+        this.#pending = n < pending.length ? pending.subarray(n) : null;
+        return n;
+      }
+      if (this.#index === this.#ranges.length) {
+        if (this.#tail === undefined) return null;
+        this.#pending = this.#tail;
+        this.#tail = undefined;
+        continue;
+      }
+      const range = this.#ranges[this.#index];
+      if (this.#remaining === -1) {
+        this.#remaining = Math.max(0, range.end - range.start + 1);
+        if (range.start !== this.#position && this.#remaining > 0) {
+          this.#position = await this.#file.seek(range.start, Deno.SeekMode.Start);
+        }
+        if (this.#heads !== undefined) {
+          this.#pending = this.#heads[this.#index];
+          continue;
+        }
+      }
+      if (this.#remaining === 0) {
+        this.#index++;
+        this.#remaining = -1;
+        continue;
+      }
+      const into = p.length > this.#remaining ? p.subarray(0, this.#remaining) : p;
+      const n = await this.#file.read(into);
+      if (n === null) throw new Error("File ended before its expected size");
+      this.#remaining -= n;
+      this.#position += n;
+      return n;
+    }
+  }
+
+  close(): void {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#file.close();
+    }
+  }
 }
