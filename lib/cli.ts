@@ -58,6 +58,9 @@ const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** The most workers `--workers` accepts. */
 const MAX_WORKERS = 256;
+/** The smallest and largest `--file-buffer`. */
+const MIN_FILE_BUFFER_BYTES = 4 * 1024;
+const MAX_FILE_BUFFER_BYTES = 64 * 1024 * 1024;
 
 /** The text `--help` prints. */
 export const HELP_TEXT = `${SERVER_NAME}: a static web server and application gateway for Deno
@@ -182,11 +185,18 @@ export function parseCli(
   const app = flags.app as string | undefined;
   if (app === "") throw new CliError("--app needs a module path; see --help");
   const value = (name: (typeof STRING_FLAGS)[number]) => flags[name] as string | undefined;
-  const size = (name: (typeof STRING_FLAGS)[number], fallback: number, min = 0) => {
+  const size = (
+    name: (typeof STRING_FLAGS)[number],
+    fallback: number,
+    min = 0,
+    max = Number.MAX_SAFE_INTEGER,
+  ) => {
     const text = value(name);
     if (text === undefined) return fallback;
     const bytes = parseSize(text, `--${name}`);
-    if (bytes < min) throw new CliError(`--${name} must be at least ${formatSize(min)}`);
+    if (bytes < min || bytes > max) {
+      throw new CliError(`--${name} must be from ${formatSize(min)} to ${formatSize(max)}`);
+    }
     return bytes;
   };
   const duration = (name: (typeof STRING_FLAGS)[number], fallback: number, min: number) => {
@@ -218,7 +228,12 @@ export function parseCli(
         shutdownTimeoutMs: duration("shutdown-timeout", DEFAULT_LIMITS.shutdownTimeoutMs, 0),
         cacheBytes: size("cache", DEFAULT_LIMITS.cacheBytes),
         cacheFileBytes: size("cache-file", DEFAULT_LIMITS.cacheFileBytes),
-        fileBufferBytes: size("file-buffer", DEFAULT_LIMITS.fileBufferBytes, 4096),
+        fileBufferBytes: size(
+          "file-buffer",
+          DEFAULT_LIMITS.fileBufferBytes,
+          MIN_FILE_BUFFER_BYTES,
+          MAX_FILE_BUFFER_BYTES,
+        ),
         fileBuffers: count("file-buffers", DEFAULT_LIMITS.fileBuffers, 0),
       },
       workers: workersFlag === undefined

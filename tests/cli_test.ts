@@ -88,6 +88,18 @@ const ACCEPTED: Array<
     },
   },
   { args: ["--workers", "3"], expect: { workers: 3 } },
+  {
+    args: ["--cache", "0", "--cache-file", "1M", "--file-buffer", "1M", "--file-buffers", "8"],
+    expect: {
+      limits: {
+        ...DEFAULT_LIMITS,
+        cacheBytes: 0,
+        cacheFileBytes: 1024 * 1024,
+        fileBufferBytes: 1024 * 1024,
+        fileBuffers: 8,
+      },
+    },
+  },
 ];
 
 for (const { args, vars, expect } of ACCEPTED) {
@@ -131,6 +143,11 @@ const REJECTED: Array<{ args: string[]; vars?: Record<string, string>; message: 
   { args: ["--max-requests", "1.5"], message: "--max-requests must be a whole number 0 or more" },
   { args: ["--workers", "0"], message: '--workers must be a whole number from 1 to 256 or "auto"' },
   { args: ["--workers", "many"], message: "--workers must be a whole number" },
+  { args: ["--cache", "lots"], message: "--cache must be a size" },
+  { args: ["--cache-file", "-1"], message: "--cache-file must be a size" },
+  { args: ["--file-buffer", "1K"], message: "--file-buffer must be from 4K to 64M" },
+  { args: ["--file-buffer", "1G"], message: "--file-buffer must be from 4K to 64M" },
+  { args: ["--file-buffers", "x"], message: "--file-buffers must be a whole number 0 or more" },
 ];
 
 Deno.test("parseSize() reads bytes and K, M, G in powers of 1024", () => {

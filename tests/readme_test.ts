@@ -79,6 +79,9 @@ Deno.test("README documents the default limits", () => {
   row("simultaneous connections", `${DEFAULT_LIMITS.maxConnections}`);
   row("requests per connection", DEFAULT_LIMITS.maxRequestsPerConnection === 0 ? "none" : "?");
   row("time to finish at shutdown", `${DEFAULT_LIMITS.shutdownTimeoutMs / 1000} s`);
+  row("memory for cached files", `${DEFAULT_LIMITS.cacheBytes / 1024 / 1024} MiB`);
+  row("largest cached file", `${DEFAULT_LIMITS.cacheFileBytes / 1024} KiB`);
+  row("file send buffers", `${DEFAULT_LIMITS.fileBuffers}`);
 });
 
 Deno.test("README documents every command-line flag", () => {
