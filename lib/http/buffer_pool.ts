@@ -8,6 +8,9 @@
  * @module
  */
 
+/** The smallest buffer a pool lends. */
+export const MIN_BUFFER_BYTES = 256;
+
 /** Size of the buffer lent when every pooled buffer is out. */
 export const OVERFLOW_BUFFER_BYTES = 64 * 1024;
 
@@ -38,6 +41,9 @@ export class BufferPool {
    * @param maxBuffers Most pooled buffers; 0 lends only small overflow buffers.
    */
   constructor(bufferBytes: number, maxBuffers: number) {
+    if (!(bufferBytes >= MIN_BUFFER_BYTES)) {
+      throw new RangeError(`File buffers must be at least ${MIN_BUFFER_BYTES} bytes`);
+    }
     this.bufferBytes = bufferBytes;
     this.maxBuffers = maxBuffers;
   }

@@ -298,7 +298,8 @@ export async function writeResponse(
     let sent = 0;
     const send = async (piece: Uint8Array, withHead: boolean): Promise<void> => {
       if (declared !== -1 && sent + piece.length > declared) {
-        throw new BodyError("Response body is longer than its Content-Length", true);
+        // Nothing has been written yet if this is the first piece.
+        throw new BodyError("Response body is longer than its Content-Length", !withHead);
       }
       sent += piece.length;
       if (mode === "chunked" && piece.length > 0) {
@@ -381,6 +382,7 @@ async function copySource(
       if (n === null) {
         throw new BodyError("Response body is shorter than its Content-Length", headSent);
       }
+      if (n === 0) throw new BodyError("Response body source made no progress", headSent);
       await writeAll(sink, buffer.subarray(0, prefix + n));
       headSent = true;
       prefix = 0;
@@ -388,6 +390,16 @@ async function copySource(
       if (context.progress !== undefined) context.progress.bodyBytes += n;
     }
     if (!headSent) await writeAll(sink, buffer.subarray(0, prefix));
+    // A body longer than its Content-Length is an error, as it is for streams.
+    let extra: number | null;
+    try {
+      extra = await source.read(buffer.subarray(0, 1));
+    } catch (error) {
+      throw new BodyError("Response body stream failed", true, error);
+    }
+    if (extra !== null) {
+      throw new BodyError("Response body is longer than its Content-Length", true);
+    }
     return sent;
   } finally {
     source.close();

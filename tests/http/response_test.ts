@@ -197,6 +197,14 @@ Deno.test("writeResponse() refuses a body longer than its Content-Length", async
   assert(!sink.text().endsWith("def"), "no byte past the declared length is sent");
 });
 
+Deno.test("writeResponse() writes nothing when the first piece is already longer than its Content-Length", async () => {
+  const sink = memorySink();
+  const response = new Response(streamOf(["hello world"]), { headers: { "content-length": "3" } });
+  const error = await assertRejects(() => writeResponse(sink, response, GET11), BodyError);
+  assertEquals((error as BodyError).headSent, false, "a 500 can still be sent");
+  assertEquals(sink.text(), "");
+});
+
 Deno.test("writeResponse() writes nothing when the body fails before its first byte", async () => {
   const sink = memorySink();
   const error = await assertRejects(

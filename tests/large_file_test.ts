@@ -1,0 +1,173 @@
+/**
+ * Files too large for the hot-file cache, served by a real server whose file
+ * buffers are fewer than its clients: every client must still get every byte.
+ */
+
+import { assert, assertEquals, join } from "../lib/deps.ts";
+import { RawClient, recordingLogger, withServer } from "./_helpers.ts";
+
+/** 3 MiB and 7 bytes: larger than the cache's largest file, and no multiple of any buffer. */
+const SIZE = 3 * 1024 * 1024 + 7;
+const NAME = "large.bin";
+const LIMITS = { fileBufferBytes: 256 * 1024, fileBuffers: 2 };
+const CLIENTS = 8;
+
+/** `size` deterministic pseudo-random bytes (xorshift32), so a shifted or repeated block shows. */
+function randomBytes(size: number, seed = 1): Uint8Array {
+  const out = new Uint8Array(size);
+  let x = seed;
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+const DATA = randomBytes(SIZE, 0x2545f491);
+
+/** Asserts that two byte arrays are equal, naming the first difference (no huge diff). */
+function assertSameBytes(actual: Uint8Array, expected: Uint8Array, what: string): void {
+  assertEquals(actual.length, expected.length, `${what}: length`);
+  for (let i = 0; i < actual.length; i++) {
+    if (actual[i] !== expected[i]) {
+      throw new Error(`${what}: first difference at byte ${i} of ${actual.length}`);
+    }
+  }
+}
+
+/** Bytes as a string of code units 0-255, so string offsets are byte offsets. */
+function binary(bytes: Uint8Array): string {
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 8192) {
+    text += String.fromCharCode(...bytes.subarray(i, i + 8192));
+  }
+  return text;
+}
+
+/** The parts of a multipart/byteranges body: their fields and bytes. */
+function multipartParts(
+  body: Uint8Array,
+  contentType: string,
+): { fields: Headers; bytes: Uint8Array }[] {
+  const boundary = /^multipart\/byteranges; boundary=(\w+)$/.exec(contentType)?.[1];
+  assert(boundary !== undefined, `a multipart type: ${contentType}`);
+  const text = binary(body);
+  const first = `--${boundary}\r\n`;
+  const last = `\r\n--${boundary}--\r\n`;
+  assert(text.startsWith(first), "the body starts with the first boundary");
+  assert(text.endsWith(last), "the body ends with the closing boundary");
+  const inner = text.slice(first.length, text.length - last.length);
+  return inner.split(`\r\n--${boundary}\r\n`).map((part) => {
+    const end = part.indexOf("\r\n\r\n");
+    const fields = new Headers();
+    for (const line of part.slice(0, end).split("\r\n")) {
+      const colon = line.indexOf(":");
+      fields.append(line.slice(0, colon), line.slice(colon + 1).trim());
+    }
+    const bytes = Uint8Array.from(part.slice(end + 4), (c) => c.charCodeAt(0));
+    return { fields, bytes };
+  });
+}
+
+/** Runs `fn` against a server for a temporary root holding the large file, then removes it. */
+async function withLargeFile(
+  fn: (port: number) => Promise<void>,
+  logger = recordingLogger(),
+): Promise<void> {
+  const root = await Deno.makeTempDir({ prefix: "portico-large-" });
+  try {
+    await Deno.writeFile(join(root, NAME), DATA);
+    await withServer(fn, { root, limits: LIMITS, logger });
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
+function get(range?: string): string {
+  const fields = range === undefined ? "" : `range: ${range}\r\n`;
+  return `GET /${NAME} HTTP/1.1\r\nhost: localhost\r\n${fields}\r\n`;
+}
+
+Deno.test("listen() sends a large file byte for byte to more clients than it has buffers", async () => {
+  const logger = recordingLogger();
+  await withLargeFile(async (port) => {
+    const clients = await Promise.all(
+      Array.from({ length: CLIENTS }, () => RawClient.connect(port)),
+    );
+    try {
+      // Every request is in before any response is read, so the server has
+      // all of them under way at once and must lend overflow buffers.
+      await Promise.all(clients.map((client) => client.send(get())));
+      const responses = await Promise.all(clients.map((client) => client.read()));
+      responses.forEach((response, i) => {
+        assertEquals(response.status, 200, `client ${i}`);
+        assertEquals(response.headers.get("content-length"), String(SIZE), `client ${i}`);
+        assertSameBytes(response.body, DATA, `client ${i}`);
+      });
+      // Exactly Content-Length bytes: each connection then answers another request.
+      await Promise.all(clients.map((client) => client.send(get("bytes=0-0"))));
+      for (const [i, client] of clients.entries()) {
+        const next = await client.read();
+        assertEquals(next.status, 206, `client ${i}, second request`);
+        assertEquals([...next.body], [DATA[0]], `client ${i}, second request`);
+        assertEquals(client.pending, 0, `client ${i}: nothing after the response`);
+      }
+    } finally {
+      for (const client of clients) client.close();
+    }
+  }, logger);
+  const full = logger.lines.filter((line) => line === `GET /${NAME} 200 ${SIZE}`);
+  assertEquals(full.length, CLIENTS, logger.lines.join("\n"));
+  assertEquals(logger.errors, []);
+});
+
+Deno.test("listen() answers single byte ranges of a large file exactly", async () => {
+  await withLargeFile(async (port) => {
+    const client = await RawClient.connect(port);
+    try {
+      const cases: [string, number, number][] = [
+        ["bytes=1000000-1999999", 1_000_000, 1_999_999],
+        ["bytes=-4097", SIZE - 4097, SIZE - 1],
+      ];
+      // On one connection, so each body must end exactly where its length says.
+      for (const [range, start, end] of cases) {
+        await client.send(get(range));
+        const response = await client.read();
+        assertEquals(response.status, 206, range);
+        assertEquals(response.headers.get("content-range"), `bytes ${start}-${end}/${SIZE}`);
+        assertEquals(response.headers.get("content-length"), String(end - start + 1), range);
+        assertSameBytes(response.body, DATA.subarray(start, end + 1), range);
+      }
+      assertEquals(client.pending, 0);
+    } finally {
+      client.close();
+    }
+  });
+});
+
+Deno.test("listen() answers a multipart range request of a large file with the right parts", async () => {
+  await withLargeFile(async (port) => {
+    const client = await RawClient.connect(port);
+    try {
+      await client.send(get("bytes=0-9,2000000-2000009"));
+      const response = await client.read();
+      assertEquals(response.status, 206);
+      assertEquals(response.headers.get("content-range"), null);
+      assertEquals(Number(response.headers.get("content-length")), response.body.length);
+      const parts = multipartParts(response.body, response.headers.get("content-type")!);
+      const expected: [number, number][] = [[0, 9], [2_000_000, 2_000_009]];
+      assertEquals(parts.length, expected.length);
+      parts.forEach((part, i) => {
+        const [start, end] = expected[i];
+        assertEquals(part.fields.get("content-type"), "application/octet-stream");
+        assertEquals(part.fields.get("content-range"), `bytes ${start}-${end}/${SIZE}`);
+        assertSameBytes(part.bytes, DATA.subarray(start, end + 1), `part ${i + 1}`);
+      });
+      assertEquals(client.pending, 0);
+    } finally {
+      client.close();
+    }
+  });
+});
