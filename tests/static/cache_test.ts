@@ -4,7 +4,7 @@ import { type Connection, type Handler, serveConnection } from "../../lib/connec
 import { silentLogger } from "../../lib/log.ts";
 import { parseRequestHead } from "../../lib/http/parse.ts";
 import { writeResponse } from "../../lib/http/response.ts";
-import { cacheShortcut, FileCache } from "../../lib/static/cache.ts";
+import { FileCache } from "../../lib/static/cache.ts";
 import type { FileStat } from "../../lib/static/fs.ts";
 import { staticSite } from "../../lib/static/handler.ts";
 import { latin1, RawClient, testInfo, utf8, withServer } from "../_helpers.ts";
