@@ -76,8 +76,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   shutdownTimeoutMs: 10_000,
   cacheBytes: 64 * 1024 * 1024,
   cacheFileBytes: 64 * 1024,
-  fileBufferBytes: 256 * 1024,
-  fileBuffers: 64,
+  fileBufferBytes: 1024 * 1024,
+  fileBuffers: 32,
 });
 
 /** The product's name, sent in the `Server` header and printed by `--version`. */

@@ -133,24 +133,25 @@ export async function serveConnection(
   // While a body is read or a response written, the client must keep
   // bytes moving; one that stalls loses the connection.
   const watchdog = new Watchdog(limits.bodyTimeoutMs, () => closeQuietly(conn));
+  const progressed = (n: number | null): number | null => {
+    watchdog.progress();
+    return n;
+  };
   const reader = new BufferedReader({
-    read: async (p) => {
-      const n = await conn.read(p);
-      watchdog.progress();
-      return n;
-    },
+    // Reads count as progress only while a body read or a write waits.
+    read: (p) => watchdog.waiting ? conn.read(p).then(progressed) : conn.read(p),
   });
   /** Every write goes through here, under the watchdog. */
   const out = {
-    write: async (p: Uint8Array): Promise<number> => {
+    write: (p: Uint8Array): Promise<number> => {
       watchdog.begin();
-      try {
-        const n = await conn.write(p);
-        watchdog.progress();
+      return conn.write(p).then((n) => {
+        watchdog.end(true);
         return n;
-      } finally {
+      }, (error) => {
         watchdog.end();
-      }
+        throw error;
+      });
     },
   };
   const scanner = new HeadScanner(limits);

@@ -46,14 +46,27 @@ export class Watchdog {
     if (this.#timer === undefined) this.#arm(this.#limitMs);
   }
 
-  /** Some bytes moved. */
-  progress(): void {
-    this.#last = performance.now();
+  /** Whether some wait is under way. */
+  get waiting(): boolean {
+    return this.#waits > 0;
   }
 
-  /** A wait ends (with or without progress). */
-  end(): void {
-    if (this.#waits > 0) this.#waits--;
+  /**
+   * Some bytes moved. Only waits under way care (a wait that starts later
+   * counts from its start), so with none this costs nothing.
+   */
+  progress(): void {
+    if (this.#waits > 0) this.#last = performance.now();
+  }
+
+  /**
+   * A wait ends.
+   *
+   * @param progressed Whether bytes moved as it ended (a write that
+   * completed), which counts as progress for waits still under way.
+   */
+  end(progressed = false): void {
+    if (this.#waits > 0 && --this.#waits > 0 && progressed) this.#last = performance.now();
   }
 
   /** Stops watching for good; `onStall` is not called after this. */

@@ -70,3 +70,29 @@ Deno.test("Watchdog.stop() keeps a pending wait from firing", async () => {
   await elapse(2 * LIMIT_MS);
   assertEquals(stalls, 0);
 });
+
+Deno.test("Watchdog.end(true) counts as progress for the waits still under way", async () => {
+  const fired = Promise.withResolvers<number>();
+  let stalls = 0;
+  const watchdog = new Watchdog(LIMIT_MS, () => {
+    stalls++;
+    fired.resolve(performance.now());
+  });
+  watchdog.begin(); // a body read that waits throughout
+  const begun = performance.now();
+  // Writes that complete every third of the limit, for three limits' time.
+  while (performance.now() - begun < 3 * LIMIT_MS) {
+    watchdog.begin();
+    await elapse(LIMIT_MS / 3);
+    watchdog.end(true);
+  }
+  assertEquals(stalls, 0);
+  assert(watchdog.waiting);
+  // Writes that end without moving bytes do not hold it off.
+  const last = performance.now();
+  watchdog.begin();
+  watchdog.end(false);
+  const at = await fired.promise;
+  assert(at - last >= LIMIT_MS - 1, `fired ${at - last} ms after the last progress`);
+  assertEquals(stalls, 1);
+});

@@ -302,14 +302,26 @@ export function cacheShortcut(cache: FileCache): Shortcut {
     if (head.framing.kind !== "none") return null;
     const file = cache.lookup(rawPath(head));
     if (file === undefined) return null;
+    let ifNoneMatch: string | null = null;
     let conditional = false;
-    for (const [name] of head.fields) {
+    for (const [name, value] of head.fields) {
       if (name.charCodeAt(0) !== 0x69 && name !== "range") continue; // "i..."
-      if (name === "if-none-match" || name === "if-modified-since") conditional = true;
-      else if (name === "range" || name === "if-range" || name === "if-match") return null;
-      else if (name === "if-unmodified-since") return null;
+      if (name === "if-none-match") {
+        ifNoneMatch = ifNoneMatch === null ? value : `${ifNoneMatch}, ${value}`;
+      } else if (name === "if-modified-since") {
+        conditional = true;
+      } else if (name === "range" || name === "if-range" || name === "if-match") {
+        return null;
+      } else if (name === "if-unmodified-since") {
+        return null;
+      }
     }
-    if (conditional) {
+    // The usual revalidation sends back the one entity tag it was given; with
+    // If-None-Match present, If-Modified-Since is ignored (RFC 9110 §13.1.3).
+    if (ifNoneMatch === file.validators.etag) {
+      return file.prepared("not-modified", connection, server);
+    }
+    if (conditional || ifNoneMatch !== null) {
       const decision = evaluatePreconditions(method, fieldsOf(head), file.validators);
       if (decision === "not-modified") return file.prepared("not-modified", connection, server);
       if (decision === "failed") return null;
