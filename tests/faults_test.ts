@@ -490,6 +490,9 @@ function faultyFileSystem(
   return { fs, record };
 }
 
+/** File buffers of 64 KiB: a 1 MiB file takes 16 reads, so a fault can fall mid-file. */
+const SMALL_READS = { fileBufferBytes: 64 * 1024 };
+
 /** Errors a read can fail with, including one that looks like a client leaving. */
 const READ_FAULTS = [
   {
@@ -541,7 +544,7 @@ for (const fault of READ_FAULTS) {
         assertEquals(after.status, 200);
         assertSameBytes(after.body, original, "the next download");
         assertEquals(log.errors.length, 1);
-      }, { handler: serveStatic(root, { logger: log, fs }), logger: log });
+      }, { handler: serveStatic(root, { logger: log, fs }), logger: log, limits: SMALL_READS });
     });
   });
 }
