@@ -137,3 +137,16 @@ Deno.test("README's library example type-checks against lib/mod.ts", async () =>
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("README's Performance section shows the latest bench/results.md table and its command", async () => {
+  const results = await Deno.readTextFile(new URL("../bench/results.md", import.meta.url));
+  const start = README.indexOf("## Performance\n");
+  assert(start !== -1, "README has a Performance section");
+  const section = README.slice(start, README.indexOf("\n## ", start + 1));
+  assertStringIncludes(section, "deno task bench");
+  const rows = results.split("\n").filter((line) =>
+    /^\| (ours|nginx|python|Deno\.serve)/.test(line)
+  );
+  assert(rows.length >= 4, "results.md has the server and ratio rows");
+  for (const row of rows) assertStringIncludes(section, row);
+});
