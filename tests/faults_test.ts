@@ -16,6 +16,7 @@ import { assert, assertEquals, assertStringIncludes, join } from "../lib/deps.ts
 import type { AccessLogEntry, Logger } from "../lib/log.ts";
 import { denoFileSystem, type FileHandle, type FileSystem } from "../lib/static/fs.ts";
 import { serveStatic } from "../lib/static/handler.ts";
+import { assertSameBytes } from "./_bytes.ts";
 import { RawClient, withServer } from "./_helpers.ts";
 import { MAIN, serveTaskArgs } from "./_main.ts";
 
@@ -102,16 +103,6 @@ function pattern(size: number, seed: number): Uint8Array<ArrayBuffer> {
     words[i] = Math.imul(i + seed * 0x01000193, 0x9e3779b1) ^ (i >>> 13);
   }
   return bytes;
-}
-
-/** Asserts that two byte arrays are equal, naming the first difference (no huge diff). */
-function assertSameBytes(actual: Uint8Array, expected: Uint8Array, what: string): void {
-  assertEquals(actual.length, expected.length, `${what}: length`);
-  for (let i = 0; i < actual.length; i++) {
-    if (actual[i] !== expected[i]) {
-      throw new Error(`${what}: first difference at byte ${i} of ${actual.length}`);
-    }
-  }
 }
 
 /** Whether `error` or one of its causes is `wanted`. */

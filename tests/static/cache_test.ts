@@ -1,9 +1,9 @@
-import { assert, assertEquals, join } from "../../lib/deps.ts";
+import { assert, assertEquals, assertStringIncludes, join } from "../../lib/deps.ts";
 import { DEFAULT_LIMITS } from "../../lib/config.ts";
 import { type Connection, type Handler, serveConnection } from "../../lib/connection.ts";
 import { silentLogger } from "../../lib/log.ts";
 import { parseRequestHead } from "../../lib/http/parse.ts";
-import { writeResponse } from "../../lib/http/response.ts";
+import { httpDate, writeResponse } from "../../lib/http/response.ts";
 import { FileCache } from "../../lib/static/cache.ts";
 import type { FileStat } from "../../lib/static/fs.ts";
 import { staticSite } from "../../lib/static/handler.ts";
@@ -293,4 +293,28 @@ Deno.test("serveConnection() answers a cached GET in one write, without the hand
   } finally {
     await Deno.remove(root, { recursive: true });
   }
+});
+
+Deno.test("CachedFile.prepared() reuses its bytes within a second and carries the current Date", () => {
+  const cache = new FileCache({ maxFileBytes: 100, maxTotalBytes: 1000 });
+  const file = cache.add("/srv/a", stat(5), utf8("hello"), "text/plain");
+  // Retried if a second boundary falls between the two calls.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const date = httpDate();
+    const first = file.prepared("get", "", SERVER);
+    const second = file.prepared("get", "", SERVER);
+    if (httpDate() !== date) continue;
+    assert(first.bytes === second.bytes, "one buffer is shared within the second");
+    assertStringIncludes(String.fromCharCode(...first.bytes), `\r\ndate: ${date}\r\n`);
+    assertEquals(file.prepared("head", "", SERVER).bytes.buffer, first.bytes.buffer);
+    return;
+  }
+  throw new Error("three second boundaries in a row");
+});
+
+Deno.test("staticSite() with a cache of 0 bytes has no cache and no shortcut", () => {
+  const site = staticSite(".", { cache: { maxTotalBytes: 0 } });
+  assertEquals(site.cache, null);
+  assertEquals(site.shortcut, null);
+  assertEquals(staticSite(".", { cache: false }).shortcut, null);
 });

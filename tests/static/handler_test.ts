@@ -22,6 +22,7 @@ import {
   staticLookup,
   type StaticOptions,
 } from "../../lib/static/handler.ts";
+import { binary } from "../_bytes.ts";
 
 const ROOT = fromFileUrl(new URL("../fixtures/root/", import.meta.url));
 const HTML = "text/html; charset=utf-8";
@@ -52,15 +53,6 @@ async function fetchStatic(
 
 async function bytesOf(response: Response): Promise<Uint8Array> {
   return new Uint8Array(await response.arrayBuffer());
-}
-
-/** Bytes as a string of code units 0-255, so string offsets are byte offsets. */
-function binary(bytes: Uint8Array): string {
-  let text = "";
-  for (let i = 0; i < bytes.length; i += 8192) {
-    text += String.fromCharCode(...bytes.subarray(i, i + 8192));
-  }
-  return text;
 }
 
 /** Creates a temporary directory with `files`, runs `fn` on it, then removes it. */

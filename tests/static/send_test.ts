@@ -5,6 +5,8 @@ import { BodyError, type ResponseContext, writeResponse } from "../../lib/http/r
 import type { FileHandle, FileStat } from "../../lib/static/fs.ts";
 import type { ByteRange } from "../../lib/static/range.ts";
 import { FileSource, sendFile } from "../../lib/static/send.ts";
+import { assertSameBytes, binary, multipartParts, randomBytes } from "../_bytes.ts";
+import { concat } from "../_helpers.ts";
 
 const TYPE = "application/octet-stream";
 const MTIME = new Date("2024-05-06T07:08:09Z");
@@ -13,38 +15,6 @@ const SIZE = 100_003;
 const GET11: ResponseContext = { method: "GET", minor: 1, keepAlive: true, server: "portico/test" };
 
 const encoder = new TextEncoder();
-
-/** `size` deterministic pseudo-random bytes (xorshift32), so a shifted or repeated block shows. */
-function randomBytes(size: number, seed = 1): Uint8Array {
-  const out = new Uint8Array(size);
-  let x = seed;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
-
-/** Bytes as a string of code units 0-255, so string offsets are byte offsets. */
-function binary(bytes: Uint8Array): string {
-  let text = "";
-  for (let i = 0; i < bytes.length; i += 8192) {
-    text += String.fromCharCode(...bytes.subarray(i, i + 8192));
-  }
-  return text;
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
-}
 
 /** Asserts that two byte strings are equal, naming the first difference (no huge diff). */
 function assertSameText(actual: string, expected: string, what: string): void {
@@ -55,10 +25,6 @@ function assertSameText(actual: string, expected: string, what: string): void {
     `${what}: first difference at byte ${i} (lengths ${actual.length}, ${expected.length}): ` +
       `${JSON.stringify(actual.slice(i, i + 40))} vs ${JSON.stringify(expected.slice(i, i + 40))}`,
   );
-}
-
-function assertSameBytes(actual: Uint8Array, expected: Uint8Array, what: string): void {
-  assertSameText(binary(actual), binary(expected), what);
 }
 
 interface FakeFileOptions {
@@ -189,33 +155,6 @@ function normalized(message: Uint8Array, response: Response): string {
   if (boundary !== undefined) text = text.replaceAll(boundary, "BOUNDARY");
   return text;
 }
-
-/** The parts of a multipart/byteranges body: their fields and bytes. */
-function multipartParts(
-  body: Uint8Array,
-  contentType: string,
-): { fields: Headers; bytes: Uint8Array }[] {
-  const boundary = /^multipart\/byteranges; boundary=(\w+)$/.exec(contentType)?.[1];
-  assert(boundary !== undefined, `a multipart type: ${contentType}`);
-  const text = binary(body);
-  const first = `--${boundary}\r\n`;
-  const last = `\r\n--${boundary}--\r\n`;
-  assert(text.startsWith(first), "the body starts with the first boundary");
-  assert(text.endsWith(last), "the body ends with the closing boundary");
-  const inner = text.slice(first.length, text.length - last.length);
-  return inner.split(`\r\n--${boundary}\r\n`).map((part) => {
-    const end = part.indexOf("\r\n\r\n");
-    const fields = new Headers();
-    for (const line of part.slice(0, end).split("\r\n")) {
-      const colon = line.indexOf(":");
-      fields.append(line.slice(0, colon), line.slice(colon + 1).trim());
-    }
-    const bytes = Uint8Array.from(part.slice(end + 4), (c) => c.charCodeAt(0));
-    return { fields, bytes };
-  });
-}
-
-// ---------------------------------------------------------------- FileSource
 
 Deno.test("FileSource.read() reads only the bytes of a single range", async () => {
   const data = randomBytes(10_000);
