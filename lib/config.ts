@@ -5,6 +5,8 @@
  * @module
  */
 
+import denoJson from "../deno.json" with { type: "json" };
+
 /**
  * Every bound the server puts on what a client may send or hold, and on how
  * long it waits. The defaults are documented in the README ("Limits and
@@ -45,6 +47,14 @@ export interface Limits {
    * their connections are closed.
    */
   shutdownTimeoutMs: number;
+}
+
+/**
+ * How the server spends its own memory on speed: the hot-file cache and the
+ * buffers large files are sent through. Unlike {@linkcode Limits}, nothing
+ * here bounds what a client may do.
+ */
+export interface Tuning {
   /**
    * Most bytes of small files kept in memory by the hot-file cache (the
    * least recently used go first); 0 for no cache.
@@ -74,6 +84,10 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxConnections: 10_000,
   maxRequestsPerConnection: 0,
   shutdownTimeoutMs: 10_000,
+});
+
+/** The default tuning (documented in README "Performance"). */
+export const DEFAULT_TUNING: Readonly<Tuning> = Object.freeze({
   cacheBytes: 64 * 1024 * 1024,
   cacheFileBytes: 64 * 1024,
   fileBufferBytes: 1024 * 1024,
@@ -82,6 +96,9 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
 
 /** The product's name, sent in the `Server` header and printed by `--version`. */
 export const SERVER_NAME = "portico";
+
+/** The product's version, from `deno.json`. */
+export const VERSION: string = denoJson.version;
 
 /** Default port when neither `--port` nor `PORT` is given. */
 export const DEFAULT_PORT = 8000;

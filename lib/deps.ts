@@ -1,16 +1,21 @@
 /**
- * The only module that imports the standard library. The import map resolves
- * `@std/*` through an npm package that ships JavaScript without type
+ * The only module that imports the standard library. It names `@std/*` by its
+ * full npm specifier (so the library also loads from another project, which
+ * has no import map of ours), a package that ships JavaScript without type
  * declarations, so every function used elsewhere is re-exported here with an
- * explicit signature; switching the map to `jsr:@std/*` changes nothing else.
+ * explicit signature; moving to `jsr:@std/*` changes this file alone.
  *
  * @module
  */
 
-import * as stdAssert from "@std/assert";
-import { parseArgs as stdParseArgs } from "@std/cli/parse-args";
-import * as stdMediaTypes from "@std/media-types";
-import * as stdPath from "@std/path";
+// Full specifiers rather than an import map: a project that imports this
+// library by path or URL has no import map of ours.
+// deno-lint-ignore no-import-prefix
+import { parseArgs as stdParseArgs } from "npm:deno-std@1.4.0/cli/parse_args.js";
+// deno-lint-ignore no-import-prefix
+import * as stdMediaTypes from "npm:deno-std@1.4.0/media_types/mod.js";
+// deno-lint-ignore no-import-prefix
+import * as stdPath from "npm:deno-std@1.4.0/path/mod.js";
 
 /** Options understood by {@linkcode parseArgs}; a subset of `@std/cli`'s. */
 export interface ParseArgsOptions {
@@ -78,30 +83,3 @@ export const SEPARATOR: string = stdPath.SEPARATOR;
 export const fromFileUrl: (url: string | URL) => string = stdPath.fromFileUrl;
 /** Converts an absolute path to a `file:` URL (`@std/path` `toFileUrl`). */
 export const toFileUrl: (path: string) => URL = stdPath.toFileUrl;
-
-/** Asserts that a value is truthy (`@std/assert` `assert`). */
-export const assert: (expr: unknown, msg?: string) => asserts expr = stdAssert.assert;
-/** Asserts deep equality (`@std/assert` `assertEquals`). */
-export const assertEquals: <T>(actual: T, expected: T, msg?: string) => void =
-  stdAssert.assertEquals;
-/** Asserts deep inequality (`@std/assert` `assertNotEquals`). */
-export const assertNotEquals: <T>(actual: T, expected: T, msg?: string) => void =
-  stdAssert.assertNotEquals;
-/** Asserts that a string contains another (`@std/assert` `assertStringIncludes`). */
-export const assertStringIncludes: (actual: string, expected: string, msg?: string) => void =
-  stdAssert.assertStringIncludes;
-/** Asserts that a string matches a pattern (`@std/assert` `assertMatch`). */
-export const assertMatch: (actual: string, expected: RegExp, msg?: string) => void =
-  stdAssert.assertMatch;
-/** Asserts that a function throws (`@std/assert` `assertThrows`). */
-export const assertThrows: (
-  fn: () => unknown,
-  ErrorClass?: abstract new (...args: never[]) => Error,
-  msgIncludes?: string,
-) => Error = stdAssert.assertThrows;
-/** Asserts that a promise rejects (`@std/assert` `assertRejects`). */
-export const assertRejects: (
-  fn: () => PromiseLike<unknown>,
-  ErrorClass?: abstract new (...args: never[]) => Error,
-  msgIncludes?: string,
-) => Promise<Error> = stdAssert.assertRejects;

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { assert, assertEquals } from "../lib/deps.ts";
+import { assert, assertEquals } from "./_deps.ts";
 
 /** `size` deterministic pseudo-random bytes (xorshift32), so a shifted or repeated block shows. */
 export function randomBytes(size: number, seed = 1): Uint8Array {

@@ -8,7 +8,7 @@
 
 import type { Limits } from "../lib/config.ts";
 import type { Handler, ServeInfo } from "../lib/connection.ts";
-import { fromFileUrl } from "../lib/deps.ts";
+import { fromFileUrl } from "./_deps.ts";
 import { type Logger, silentLogger } from "../lib/log.ts";
 import { listen, type Server } from "../lib/server.ts";
 import { staticSite } from "../lib/static/handler.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { assert, assertEquals, assertStringIncludes } from "../lib/deps.ts";
+import { assert, assertEquals, assertStringIncludes } from "./_deps.ts";
 import denoJson from "../deno.json" with { type: "json" };
 
 /** main.ts's path. */

@@ -5,7 +5,7 @@
 
 import { AppError, appHandler, loadApp } from "../lib/app.ts";
 import type { ServeInfo } from "../lib/connection.ts";
-import { assertEquals, assertRejects, assertThrows, join } from "../lib/deps.ts";
+import { assertEquals, assertRejects, assertThrows, join } from "./_deps.ts";
 import { testInfo } from "./_helpers.ts";
 
 const INFO: ServeInfo = testInfo();

@@ -5,7 +5,7 @@
  * ignored, and its name says why.
  */
 
-import { assert, assertEquals } from "../lib/deps.ts";
+import { assert, assertEquals } from "./_deps.ts";
 import { which } from "../bench/_machine.ts";
 
 const BENCH = decodeURIComponent(new URL("../bench/bench.ts", import.meta.url).pathname);

@@ -10,7 +10,7 @@ import {
   assertMatch,
   assertStringIncludes,
   assertThrows,
-} from "../lib/deps.ts";
+} from "./_deps.ts";
 import {
   CliError,
   formatDuration,

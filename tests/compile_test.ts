@@ -5,7 +5,7 @@
  * reason, never as passed.
  */
 
-import { assert, assertEquals, join } from "../lib/deps.ts";
+import { assert, assertEquals, join } from "./_deps.ts";
 import denoJson from "../deno.json" with { type: "json" };
 import { WWW } from "./_helpers.ts";
 

@@ -13,7 +13,7 @@ import {
   assertRejects,
   assertStringIncludes,
   join,
-} from "../lib/deps.ts";
+} from "./_deps.ts";
 import { HttpError } from "../lib/errors.ts";
 import { silentLogger } from "../lib/log.ts";
 import { exchange, latin1, RawClient, recordingLogger, withServer, WWW } from "./_helpers.ts";

@@ -11,7 +11,7 @@
  * when both servers break in the same way.
  */
 
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "../lib/deps.ts";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_deps.ts";
 import { silentLogger } from "../lib/log.ts";
 import { serve } from "../lib/mod.ts";
 import { concat, latin1, RawClient } from "./_helpers.ts";

@@ -12,7 +12,7 @@
  * (logged once, no spinning).
  */
 
-import { assert, assertEquals, assertStringIncludes, join } from "../lib/deps.ts";
+import { assert, assertEquals, assertStringIncludes, join } from "./_deps.ts";
 import type { AccessLogEntry, Logger } from "../lib/log.ts";
 import { denoFileSystem, type FileHandle, type FileSystem } from "../lib/static/fs.ts";
 import { serveStatic } from "../lib/static/handler.ts";

@@ -4,7 +4,7 @@
  */
 
 import type { Handler } from "../lib/connection.ts";
-import { assertEquals, fromFileUrl } from "../lib/deps.ts";
+import { assertEquals, fromFileUrl } from "./_deps.ts";
 import { gateway } from "../lib/gateway.ts";
 import { staticLookup } from "../lib/static/handler.ts";
 import { testInfo } from "./_helpers.ts";

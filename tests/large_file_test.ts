@@ -3,7 +3,7 @@
  * buffers are fewer than its clients: every client must still get every byte.
  */
 
-import { assertEquals, join } from "../lib/deps.ts";
+import { assertEquals, join } from "./_deps.ts";
 import { assertSameBytes, multipartParts, randomBytes } from "./_bytes.ts";
 import { RawClient, recordingLogger, withServer } from "./_helpers.ts";
 

@@ -11,7 +11,7 @@ import {
   assertStringIncludes,
   assertThrows,
   fromFileUrl,
-} from "../lib/deps.ts";
+} from "./_deps.ts";
 import { silentLogger } from "../lib/log.ts";
 import { HttpError, serve, type ServeOptions, serveStatic } from "../lib/mod.ts";
 import type { Server } from "../lib/server.ts";

@@ -3,7 +3,7 @@
  * tasks deno.json defines, and CI runs the same test command.
  */
 
-import { assert, assertEquals, assertStringIncludes } from "../lib/deps.ts";
+import { assert, assertEquals, assertStringIncludes } from "./_deps.ts";
 import { loadApp } from "../lib/app.ts";
 import { HELP_TEXT } from "../lib/cli.ts";
 import { DEFAULT_LIMITS } from "../lib/config.ts";

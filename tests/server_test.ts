@@ -3,7 +3,7 @@
  * site comes back byte for byte, with its type and validators.
  */
 
-import { assert, assertEquals, assertRejects, join } from "../lib/deps.ts";
+import { assert, assertEquals, assertRejects, join } from "./_deps.ts";
 import { listen } from "../lib/server.ts";
 import { serveStatic } from "../lib/static/handler.ts";
 import { RawClient, withServer, WWW } from "./_helpers.ts";

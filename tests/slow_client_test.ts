@@ -6,7 +6,7 @@
  * and elapsed times are measured and checked within generous margins.
  */
 
-import { assert, assertEquals } from "../lib/deps.ts";
+import { assert, assertEquals } from "./_deps.ts";
 import { exchange, RawClient, withServer } from "./_helpers.ts";
 
 /** The server's answer to every complete request. */

@@ -8,7 +8,7 @@
  * `/smuggled` is never answered and never reaches the handler.
  */
 
-import { assert, assertEquals } from "../lib/deps.ts";
+import { assert, assertEquals } from "./_deps.ts";
 import { RawClient, withServer } from "./_helpers.ts";
 
 /** The bytes a smuggler hopes the server will read as a request of their own. */

@@ -5,7 +5,7 @@
  * and the paths the serving workers may read.
  */
 
-import { assert, assertEquals, join } from "../lib/deps.ts";
+import { assert, assertEquals, join } from "./_deps.ts";
 import { readablePaths } from "../lib/startup.ts";
 import { latin1 } from "./_helpers.ts";
 import { type RunningMain, startMain } from "./_main.ts";

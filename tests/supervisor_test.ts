@@ -4,7 +4,7 @@
  * workers serving one port.
  */
 
-import { assert, assertEquals, assertStringIncludes, join } from "../lib/deps.ts";
+import { assert, assertEquals, assertStringIncludes, join } from "./_deps.ts";
 import { workerPermissions } from "../lib/supervisor.ts";
 import { assertUsageError, MAIN, runMain, serveTaskArgs, startMain, withMain } from "./_main.ts";
 

@@ -9,7 +9,7 @@
  * serve what lies inside the root.
  */
 
-import { assert, assertEquals, join } from "../lib/deps.ts";
+import { assert, assertEquals, join } from "./_deps.ts";
 import { silentLogger } from "../lib/log.ts";
 import { serve } from "../lib/mod.ts";
 import { exchange, latin1, type RawResponse, utf8, withServer } from "./_helpers.ts";

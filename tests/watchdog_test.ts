@@ -3,7 +3,7 @@
  * progress, and never after it is stopped.
  */
 
-import { assert, assertEquals } from "../lib/deps.ts";
+import { assert, assertEquals } from "./_deps.ts";
 import { Watchdog } from "../lib/watchdog.ts";
 
 const LIMIT_MS = 60;

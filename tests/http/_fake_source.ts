@@ -4,7 +4,7 @@
  * @module
  */
 
-import { assert } from "../../lib/deps.ts";
+import { assert } from "../_deps.ts";
 import type { ByteSource } from "../../lib/http/reader.ts";
 
 /** A connection that hands out the given chunks, one per read, and logs each read. */

@@ -18,7 +18,7 @@
  */
 
 import fc from "fast-check";
-import { assert, assertEquals } from "../../lib/deps.ts";
+import { assert, assertEquals } from "../_deps.ts";
 import { DEFAULT_LIMITS } from "../../lib/config.ts";
 import { HttpError, ParseError } from "../../lib/errors.ts";
 import { BodyReader } from "../../lib/http/body.ts";

@@ -4,7 +4,7 @@
  * limit, end of stream, and where the reader is left for the next request.
  */
 
-import { assert, assertEquals, assertRejects } from "../../lib/deps.ts";
+import { assert, assertEquals, assertRejects } from "../_deps.ts";
 import { DEFAULT_LIMITS } from "../../lib/config.ts";
 import { HttpError, ParseError } from "../../lib/errors.ts";
 import { BodyReader, type BodyReaderOptions } from "../../lib/http/body.ts";

@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../../lib/deps.ts";
+import { assert, assertEquals } from "../_deps.ts";
 import { BufferPool, OVERFLOW_BUFFER_BYTES } from "../../lib/http/buffer_pool.ts";
 
 /** Larger than an overflow buffer, so pooled and overflow buffers tell apart by size. */

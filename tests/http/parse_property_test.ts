@@ -6,7 +6,7 @@
  * fast; `deno task fuzz` runs the same properties for as long as asked.
  */
 
-import { assertEquals } from "../../lib/deps.ts";
+import { assertEquals } from "../_deps.ts";
 import { bytes } from "./_fake_source.ts";
 import { parseOutcome, PARSER_PROPERTIES } from "./_parse_properties.ts";
 

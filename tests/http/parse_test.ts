@@ -4,7 +4,7 @@
  * and incremental scanning of a head that arrives in pieces.
  */
 
-import { assert, assertEquals, assertThrows } from "../../lib/deps.ts";
+import { assert, assertEquals, assertThrows } from "../_deps.ts";
 import { DEFAULT_LIMITS, type Limits } from "../../lib/config.ts";
 import { ParseError } from "../../lib/errors.ts";
 import {

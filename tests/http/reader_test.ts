@@ -4,7 +4,7 @@
  * line primitives the body decoder uses.
  */
 
-import { assert, assertEquals, assertRejects } from "../../lib/deps.ts";
+import { assert, assertEquals, assertRejects } from "../_deps.ts";
 import { DEFAULT_LIMITS } from "../../lib/config.ts";
 import { ParseError } from "../../lib/errors.ts";
 import { HeadScanner, parseRequestHead, type RequestHead } from "../../lib/http/parse.ts";

@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "../../lib/deps.ts";
+import { assertEquals, assertThrows } from "../_deps.ts";
 import { DEFAULT_LIMITS } from "../../lib/config.ts";
 import { ParseError } from "../../lib/errors.ts";
 import { parseRequestHead, type RequestHead } from "../../lib/http/parse.ts";

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertMatch, assertRejects } from "../../lib/deps.ts";
+import { assert, assertEquals, assertMatch, assertRejects } from "../_deps.ts";
 import {
   BodyError,
   encodeLatin1,

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertStringIncludes, join } from "../../lib/deps.ts";
+import { assert, assertEquals, assertStringIncludes, join } from "../_deps.ts";
 import { DEFAULT_LIMITS } from "../../lib/config.ts";
 import { type Connection, type Handler, serveConnection } from "../../lib/connection.ts";
 import { silentLogger } from "../../lib/log.ts";

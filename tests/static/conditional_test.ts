@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertNotEquals } from "../../lib/deps.ts";
+import { assert, assertEquals, assertNotEquals } from "../_deps.ts";
 import {
   evaluatePreconditions,
   fileEtag,

@@ -7,7 +7,7 @@ import {
   assertStringIncludes,
   fromFileUrl,
   join,
-} from "../../lib/deps.ts";
+} from "../_deps.ts";
 import type { Logger } from "../../lib/log.ts";
 import { fileEtag } from "../../lib/static/conditional.ts";
 import {

@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../../lib/deps.ts";
+import { assert, assertEquals } from "../_deps.ts";
 import { DEFAULT_MEDIA_TYPE, mediaTypeOf } from "../../lib/static/media_type.ts";
 
 Deno.test("mediaTypeOf() maps common extensions", () => {

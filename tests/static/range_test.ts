@@ -1,4 +1,4 @@
-import { assertEquals } from "../../lib/deps.ts";
+import { assertEquals } from "../_deps.ts";
 import {
   type ByteRange,
   contentRange,

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertThrows } from "../../lib/deps.ts";
+import { assert, assertEquals, assertThrows } from "../_deps.ts";
 import { HttpError } from "../../lib/errors.ts";
 import { canonicalPath, resolvePath } from "../../lib/static/resolve.ts";
 

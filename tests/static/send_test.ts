@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "../../lib/deps.ts";
+import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "../_deps.ts";
 import { bodySourceOf } from "../../lib/http/body_source.ts";
 import { BufferPool, MIN_BUFFER_BYTES } from "../../lib/http/buffer_pool.ts";
 import { BodyError, type ResponseContext, writeResponse } from "../../lib/http/response.ts";
