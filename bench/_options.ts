@@ -1,6 +1,6 @@
 /**
- * The benchmark's command line: flags → typed options, with one-line
- * {@linkcode UsageError}s for every mistake.
+ * The benchmark's command line: flags → typed options, with a one-line
+ * {@linkcode UsageError} for every mistake.
  *
  * @module
  */
@@ -9,19 +9,21 @@ import { SCENARIO_KEYS, type ScenarioKey, SERVER_KEYS, type ServerKey } from "./
 
 /** What a run of the benchmark measures and where it writes. */
 export interface BenchOptions {
-  /** Measured rounds per scenario; the median is reported. */
+  /** Measured rounds per server and scenario; the median is reported. */
   readonly rounds: number;
-  /** Length of one measured wrk run, in milliseconds. */
-  readonly durationMs: number;
-  /** Length of the unrecorded warm-up run per server and scenario, in milliseconds (0: none). */
-  readonly warmupMs: number;
+  /** Length of one measured wrk run, whole seconds (wrk's unit). */
+  readonly durationS: number;
+  /** Length of the unrecorded warm-up run per server and scenario, whole seconds (0: none). */
+  readonly warmupS: number;
   /** Scenarios to run, in table order. */
   readonly scenarios: readonly ScenarioKey[];
-  /** Servers to compare, in table order. */
+  /** Servers to compare, in table order; "base" exactly when `base` is set. */
   readonly servers: readonly ServerKey[];
+  /** The revision run as "base" from a git worktree, or null. */
+  readonly base: string | null;
   /** Markdown report path (the JSON goes next to it), or null to print only. */
   readonly out: string | null;
-  /** The short CI run: no apt-get, no 100 MiB file. */
+  /** The short run for CI: smaller defaults, no apt-get. */
   readonly smoke: boolean;
   /** Print the usage text and exit. */
   readonly help: boolean;
@@ -40,154 +42,104 @@ export class UsageError extends Error {
   }
 }
 
+/** The servers `--servers` can name; "base" comes with `--base`. */
+const PEER_KEYS = ["ours", "nginx", "python", "deno"] as const satisfies readonly ServerKey[];
+
 /** The usage text printed by `--help`. */
 export const USAGE = `portico benchmark: portico against nginx, python http.server and Deno.serve
 
 Usage: deno run -A bench/bench.ts [OPTIONS]
 
 Options:
-  --rounds N          Measured rounds per scenario, median reported (default: 3)
-  --duration TIME     Length of one measured run: seconds, or a number with ms, s or m
-                      (default: 10s)
-  --warmup TIME       Unrecorded warm-up run per server and scenario (default: 2s; 0 for none)
+  --servers LIST      Comma-separated, from: ${PEER_KEYS.join(",")} (default: all)
+  --base REV          Also run portico at git revision REV (a worktree of this repository)
+                      as the server "base", started exactly as ours is
   --scenarios LIST    Comma-separated, from: ${SCENARIO_KEYS.join(",")}
                       (default: all)
-  --servers LIST      Comma-separated, from: ${SERVER_KEYS.join(",")} (default: all)
+  --rounds N          Measured rounds per scenario, median reported (default: 3)
+  --duration TIME     One measured run, whole seconds: 10, 10s or 1m (default: 10s)
+  --warmup TIME       Unrecorded warm-up run per server and scenario (default: 2s; 0: none)
   --out PATH          Markdown report; the raw numbers go to the same path with .json
-                      (default: bench/results.md; with --smoke: print only)
-  --smoke             A few seconds for CI: 12b only, ours and deno, 1 round of 1s,
-                      0.5s warm-up, no apt-get; other flags still override
+                      (default: bench/results.md, but print only with --smoke, --servers,
+                      --scenarios or --base, so a partial run never replaces the full results)
+  --smoke             A few seconds for CI: 12b, ours and deno, 1 round of 1s, 1s warm-up,
+                      no apt-get; other flags still override
   -h, --help          Show this help and exit
 
-It needs --allow-all: Deno lets a program read /proc/<pid> of another Deno process only
-with every permission, and it starts servers, wrk and, when wrk or nginx is missing,
-apt-get.`;
+It needs --allow-all: Deno lets a program read /proc/<pid> of another Deno process only with
+every permission. When wrk or nginx is missing it runs apt-get install (not with --smoke).`;
 
-/** Flags that take a value. */
-const VALUE_FLAGS = ["rounds", "duration", "warmup", "scenarios", "servers", "out"] as const;
-type ValueFlag = typeof VALUE_FLAGS[number];
+const VALUE_FLAGS = ["servers", "base", "scenarios", "rounds", "duration", "warmup", "out"];
+const SWITCHES = ["smoke", "help"];
 
-/** Flags that are switches. */
-const SWITCHES = ["smoke", "help"] as const;
-type Switch = typeof SWITCHES[number];
-
-/** Defaults of a full run. */
-const FULL_DEFAULTS = {
-  rounds: 3,
-  durationMs: 10_000,
-  warmupMs: 2_000,
-  scenarios: SCENARIO_KEYS,
-  servers: SERVER_KEYS,
+const DEFAULTS = {
+  full: { rounds: 3, durationS: 10, warmupS: 2, scenarios: SCENARIO_KEYS, servers: PEER_KEYS },
+  smoke: { rounds: 1, durationS: 1, warmupS: 1, scenarios: ["12b"], servers: ["ours", "deno"] },
 } as const;
-
-/** Defaults of `--smoke`. */
-const SMOKE_DEFAULTS = {
-  rounds: 1,
-  durationMs: 1_000,
-  warmupMs: 500,
-  scenarios: ["12b"],
-  servers: ["ours", "deno"],
-} as const;
-
-/** Upper bounds that catch typos (a run of hours is not a benchmark anyone meant). */
-const LIMITS = { rounds: 100, durationMs: 3_600_000, minDurationMs: 100 } as const;
-
-function isValueFlag(name: string): name is ValueFlag {
-  return (VALUE_FLAGS as readonly string[]).includes(name);
-}
-
-function isSwitch(name: string): name is Switch {
-  return (SWITCHES as readonly string[]).includes(name);
-}
 
 /** Splits argv into flag values and switches; no interpretation yet. */
-function splitFlags(
-  args: readonly string[],
-): { values: Map<ValueFlag, string>; switches: Set<Switch> } {
-  const values = new Map<ValueFlag, string>();
-  const switches = new Set<Switch>();
+function splitFlags(args: readonly string[]): { values: Map<string, string>; switches: string[] } {
+  const values = new Map<string, string>();
+  const switches: string[] = [];
   for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (arg === "-h") {
-      switches.add("help");
-      continue;
-    }
+    const arg = args[i] === "-h" ? "--help" : args[i];
     if (!arg.startsWith("--")) throw new UsageError(`unexpected argument "${arg}" (see --help)`);
     const eq = arg.indexOf("=");
     const name = arg.slice(2, eq === -1 ? undefined : eq);
-    if (isSwitch(name)) {
-      if (eq !== -1) throw new UsageError(`--${name} takes no value`);
-      switches.add(name);
+    if (SWITCHES.includes(name) && eq === -1) {
+      switches.push(name);
       continue;
     }
-    if (!isValueFlag(name)) throw new UsageError(`unknown flag --${name} (see --help)`);
+    if (!VALUE_FLAGS.includes(name)) throw new UsageError(`unknown flag ${arg} (see --help)`);
     if (values.has(name)) throw new UsageError(`--${name} given twice`);
     const value = eq === -1 ? args[++i] : arg.slice(eq + 1);
-    if (value === undefined || value === "") throw new UsageError(`--${name} needs a value`);
+    // A value never starts with "-": "--base --smoke" is a missing value, and git gets no option.
+    if (value === undefined || value === "" || value.startsWith("-")) {
+      throw new UsageError(`--${name} needs a value`);
+    }
     values.set(name, value);
   }
   return { values, switches };
 }
 
 /**
- * Parses a time: plain seconds, or a number with `ms`, `s` or `m`.
+ * Parses a time in whole seconds: `10`, `10s` or `1m`.
  *
  * @param flag The flag's name, for the error message.
  * @param text The value as written.
- * @returns Milliseconds.
- * @throws {UsageError} When the text is not a time.
+ * @param min The smallest value allowed.
+ * @returns Seconds.
+ * @throws {UsageError} When the text is not such a time or is out of range.
  *
  * @example
  * ```ts
- * parseDuration("duration", "1.5s"); // 1500
- * parseDuration("warmup", "500ms"); // 500
+ * parseSeconds("duration", "1m", 1); // 60
  * ```
  */
-export function parseDuration(flag: string, text: string): number {
-  const match = /^([0-9]+(?:\.[0-9]+)?)(ms|s|m)?$/.exec(text);
-  if (match === null) {
-    throw new UsageError(`--${flag} must be a time such as 10s, 500ms or 1m, got "${text}"`);
+export function parseSeconds(flag: string, text: string, min: number): number {
+  const match = /^([0-9]{1,4})(s|m)?$/.exec(text);
+  const seconds = match === null ? NaN : Number(match[1]) * (match[2] === "m" ? 60 : 1);
+  if (!(seconds >= min && seconds <= 3600)) {
+    throw new UsageError(`--${flag} must be whole seconds from ${min} to 3600 (10, 10s, 1m)`);
   }
-  const scale = match[2] === "ms" ? 1 : match[2] === "m" ? 60_000 : 1_000;
-  return Math.round(Number(match[1]) * scale);
+  return seconds;
 }
 
-function parseRounds(text: string): number {
-  if (!/^[0-9]{1,3}$/.test(text) || Number(text) < 1 || Number(text) > LIMITS.rounds) {
-    throw new UsageError(`--rounds must be an integer from 1 to ${LIMITS.rounds}, got "${text}"`);
-  }
-  return Number(text);
-}
-
-/**
- * Parses a comma-separated selection against the known names; the result
- * keeps the known order (so tables always have the same layout).
- */
+/** A comma-separated selection, in the order of `known` so tables keep their layout. */
 function parseList<T extends string>(flag: string, text: string, known: readonly T[]): T[] {
   const wanted = text.split(",").map((name) => name.trim()).filter((name) => name !== "");
+  const unknown = wanted.find((name) => !(known as readonly string[]).includes(name));
+  if (unknown !== undefined) {
+    throw new UsageError(`--${flag}: unknown name "${unknown}"; choose from ${known.join(",")}`);
+  }
   if (wanted.length === 0) throw new UsageError(`--${flag} needs at least one name`);
-  for (const name of wanted) {
-    if (!(known as readonly string[]).includes(name)) {
-      throw new UsageError(`--${flag}: unknown name "${name}"; choose from ${known.join(",")}`);
-    }
-  }
   return known.filter((name) => wanted.includes(name));
-}
-
-function checkDuration(flag: string, ms: number, allowZero: boolean): number {
-  if (allowZero && ms === 0) return ms;
-  if (ms < LIMITS.minDurationMs || ms > LIMITS.durationMs) {
-    throw new UsageError(
-      `--${flag} must be from ${LIMITS.minDurationMs}ms to ${LIMITS.durationMs / 60_000}m` +
-        (allowZero ? " (or 0)" : ""),
-    );
-  }
-  return ms;
 }
 
 /**
  * Turns the command line into options; `--smoke` changes the defaults and
- * explicit flags still win.
+ * explicit flags still win. `--base REV` adds the server "base" right after "ours".
+ * Only a full run writes to `defaultOut` without being told to.
  *
  * @param args The arguments after `bench.ts`.
  * @param defaultOut The report path of a full run.
@@ -196,36 +148,40 @@ function checkDuration(flag: string, ms: number, allowZero: boolean): number {
  *
  * @example
  * ```ts
- * const options = parseOptions(["--rounds", "5", "--servers", "ours,nginx"], "bench/results.md");
- * console.log(options.rounds, options.servers); // 5 ["ours", "nginx"]
+ * const options = parseOptions(["--servers", "ours,nginx", "--base", "main"], "results.md");
+ * console.log(options.servers); // ["ours", "base", "nginx"]
  * ```
  */
 export function parseOptions(args: readonly string[], defaultOut: string): BenchOptions {
   const { values, switches } = splitFlags(args);
-  const smoke = switches.has("smoke");
-  const defaults = smoke ? SMOKE_DEFAULTS : FULL_DEFAULTS;
-  const text = (flag: ValueFlag) => values.get(flag);
-  const duration = text("duration");
-  const warmup = text("warmup");
-  const scenarios = text("scenarios");
-  const servers = text("servers");
-  const rounds = text("rounds");
+  const smoke = switches.includes("smoke");
+  const defaults = smoke ? DEFAULTS.smoke : DEFAULTS.full;
+  const rounds = values.get("rounds") ?? String(defaults.rounds);
+  if (!/^[0-9]{1,3}$/.test(rounds) || Number(rounds) < 1) {
+    throw new UsageError(`--rounds must be an integer from 1 to 999, got "${rounds}"`);
+  }
+  const duration = values.get("duration");
+  const warmup = values.get("warmup");
+  const scenarios = values.get("scenarios");
+  const servers = values.get("servers");
+  const peers = servers === undefined ? defaults.servers : parseList("servers", servers, PEER_KEYS);
+  const base = values.get("base") ?? null;
   return {
-    rounds: rounds === undefined ? defaults.rounds : parseRounds(rounds),
-    durationMs: duration === undefined
-      ? defaults.durationMs
-      : checkDuration("duration", parseDuration("duration", duration), false),
-    warmupMs: warmup === undefined
-      ? defaults.warmupMs
-      : checkDuration("warmup", parseDuration("warmup", warmup), true),
+    rounds: Number(rounds),
+    durationS: duration === undefined ? defaults.durationS : parseSeconds("duration", duration, 1),
+    warmupS: warmup === undefined ? defaults.warmupS : parseSeconds("warmup", warmup, 0),
     scenarios: scenarios === undefined
       ? [...defaults.scenarios]
       : parseList("scenarios", scenarios, SCENARIO_KEYS),
-    servers: servers === undefined
-      ? [...defaults.servers]
-      : parseList("servers", servers, SERVER_KEYS),
-    out: text("out") ?? (smoke ? null : defaultOut),
+    servers: SERVER_KEYS.filter((key) =>
+      key === "base" ? base !== null : (peers as readonly string[]).includes(key)
+    ),
+    base,
+    out: values.get("out") ??
+      (smoke || ["servers", "scenarios", "base"].some((flag) => values.has(flag))
+        ? null
+        : defaultOut),
     smoke,
-    help: switches.has("help"),
+    help: switches.includes("help"),
   };
 }

@@ -1,18 +1,17 @@
 /**
- * The results of a run and their Markdown report: medians, number
- * formatting, the server × scenario table, the ours ÷ peer ratios, and the
- * notes on failures and errors. Everything here is pure.
+ * A run's results and their Markdown report: medians, the server × scenario
+ * table, the ratios of each portico against each peer, the scenarios and the
+ * notes. Pure; `deno fmt` pads the tables afterwards.
  *
  * @module
  */
 
-import type { MachineInfo } from "./_machine.ts";
 import {
   HELD_CONNECTIONS,
   isLoadKey,
   LOAD_SCENARIOS,
   type LoadKey,
-  type LoadScenario,
+  PORTICO,
   type ScenarioKey,
   SERVER_LABELS,
   type ServerKey,
@@ -28,9 +27,7 @@ import {
 
 /** One measured wrk run. */
 export interface RunRecord {
-  /** Which scenario. */
   readonly scenario: LoadKey;
-  /** Which server. */
   readonly server: ServerKey;
   /** 1-based. */
   readonly round: number;
@@ -40,71 +37,67 @@ export interface RunRecord {
   readonly error: string | null;
 }
 
-/** Resident memory of one server. */
+/** Resident memory of one server, KiB; null when not measured. */
 export interface MemoryRecord {
-  /** Which server. */
   readonly server: ServerKey;
-  /** After start and one request, KiB; null when not measured. */
+  /** After start and one request. */
   readonly idleKiB: number | null;
-  /** With the connections held open, KiB; null when not measured. */
+  /** With the connections held open; null without an error: the server keeps none alive. */
   readonly loadedKiB: number | null;
-  /** Processes added up (nginx: master and workers). */
-  readonly processes: number;
-  /** Connections the server kept open during the loaded reading. */
+  /** Connections held open for the loaded reading. */
   readonly held: number;
-  /** Connections that got a response. */
-  readonly answered: number;
-  /** Why the measurement failed or was partial, or null. */
+  /** Why the reading failed or was partial, or null. */
   readonly error: string | null;
 }
 
-/** ours' start-up times. */
+/** Start-up times of one portico server. */
 export interface StartupRecord {
+  readonly server: ServerKey;
   /** Milliseconds from spawn to the first 200, one per start. */
   readonly samplesMs: number[];
   /** Why a start failed, or null. */
   readonly error: string | null;
 }
 
+/** The machine and tool versions, for the header. */
+export interface MachineInfo {
+  /** CPU model, logical CPUs, memory and kernel, on one line. */
+  readonly hardware: string;
+  /** Deno, nginx, wrk and Python versions, on one line. */
+  readonly versions: string;
+}
+
 /** Everything a run measured, as written to the JSON file. */
 export interface BenchResults {
   /** ISO 8601. */
   readonly date: string;
-  /** The machine and tool versions. */
   readonly machine: MachineInfo;
-  /** The command line, for the header. */
+  /** The command line. */
   readonly command: string;
-  /** Measured rounds per scenario. */
   readonly rounds: number;
-  /** Length of one measured run, milliseconds. */
-  readonly durationMs: number;
-  /** Length of the warm-up run, milliseconds (0: none). */
-  readonly warmupMs: number;
-  /** Selected scenarios and measurements, in table order. */
+  readonly durationS: number;
+  readonly warmupS: number;
+  /** Selected scenarios, in table order. */
   readonly scenarios: readonly ScenarioKey[];
   /** Servers compared (those that could run), in table order. */
   readonly servers: readonly ServerKey[];
-  /** Servers that were asked for but could not run, with the reason. */
+  /** The revision "base" ran from, as given and as a commit; null without `--base`. */
+  readonly base: { readonly rev: string; readonly commit: string } | null;
+  /** Servers asked for that could not run, with the reason. */
   readonly skipped: ReadonlyArray<{ readonly server: ServerKey; readonly reason: string }>;
-  /** Every measured wrk run. */
   readonly runs: readonly RunRecord[];
-  /** Memory readings, one per server. */
   readonly memory: readonly MemoryRecord[];
-  /** ours' start-up times, or null when not measured. */
-  readonly startup: StartupRecord | null;
-  /** Free-form remarks made during the run. */
+  readonly startup: readonly StartupRecord[];
+  /** Remarks made during the run. */
   readonly notes: readonly string[];
 }
 
 /**
- * The median of some numbers (the mean of the middle two for an even count).
- *
- * @returns The median, or null for no numbers.
+ * The median (the mean of the middle two for an even count).
  *
  * @example
  * ```ts
  * median([3, 1, 2]); // 2
- * median([4, 1, 3, 2]); // 2.5
  * median([]); // null
  * ```
  */
@@ -128,242 +121,164 @@ export function groupThousands(value: number): string {
 }
 
 /**
- * A number with about three significant figures, without exponent notation.
+ * About three significant figures, without exponent notation.
  *
  * @example
  * ```ts
  * significant(1.23456); // "1.23"
- * significant(0.04567); // "0.0457"
  * significant(123.4); // "123"
  * ```
  */
 export function significant(value: number): string {
-  if (value === 0) return "0";
-  if (Math.abs(value) >= 100) return groupThousands(value);
-  const decimals = Math.max(0, 2 - Math.floor(Math.log10(Math.abs(value))));
-  return value.toFixed(Math.min(decimals, 6));
+  if (value === 0 || Math.abs(value) >= 100) return groupThousands(value);
+  return value.toFixed(Math.min(6, 2 - Math.floor(Math.log10(Math.abs(value)))));
 }
 
 /**
- * A Markdown table with padded columns; `|` inside cells is escaped.
- *
- * @param header Column titles.
- * @param rows Cells, one array per row.
- * @param right Whether each column is right-aligned (numbers).
- * @returns The table, without a trailing newline.
+ * A server's name in the report; base carries its commit.
  *
  * @example
  * ```ts
- * markdownTable(["a", "b"], [["x", "1"]], [false, true]);
- * // "| a   |   b |\n| --- | --: |\n| x   |   1 |"
+ * serverLabel("base", { rev: "main", commit: "f44540f" }); // "base (portico f44540f)"
  * ```
  */
-export function markdownTable(
-  header: readonly string[],
-  rows: ReadonlyArray<readonly string[]>,
-  right: readonly boolean[],
-): string {
-  const escape = (cell: string) => cell.replaceAll("|", "\\|");
-  const all = [header, ...rows].map((row) => row.map(escape));
-  const widths = header.map((_, i) => Math.max(3, ...all.map((row) => (row[i] ?? "").length)));
-  const pad = (cell: string, i: number) =>
-    right[i] ? cell.padStart(widths[i]) : cell.padEnd(widths[i]);
-  const line = (row: readonly string[]) =>
-    `| ${widths.map((_, i) => pad(row[i] ?? "", i)).join(" | ")} |`;
-  const rule = `| ${
-    widths.map((w, i) => right[i] ? `${"-".repeat(w - 1)}:` : "-".repeat(w)).join(" | ")
-  } |`;
-  return [line(all[0]), rule, ...all.slice(1).map(line)].join("\n");
+export function serverLabel(server: ServerKey, base: BenchResults["base"]): string {
+  return server === "base" && base !== null
+    ? `base (portico ${base.commit})`
+    : SERVER_LABELS[server];
 }
 
-/** The headline number of a run in its scenario's unit. */
-function metricOf(scenario: LoadScenario, summary: WrkSummary): number {
-  return scenario.metric === "rps" ? requestsPerSecond(summary) : gigabytesPerSecond(summary);
-}
-
-function unitOf(scenario: LoadScenario): string {
-  return scenario.metric === "rps" ? "req/s" : "GB/s";
-}
-
-function formatMetric(scenario: LoadScenario, value: number): string {
-  return scenario.metric === "rps" ? groupThousands(value) : significant(value);
-}
-
-/** Medians of one server in one scenario, over its successful rounds. */
-export interface ScenarioMedians {
-  /** Headline number, or null when no round succeeded. */
+/** The medians of one server in one scenario, over its successful rounds. */
+interface Medians {
   readonly value: number | null;
-  /** 99th-percentile latency, milliseconds. */
   readonly p99Ms: number | null;
-  /** Errors per round, every kind added up. */
   readonly errors: number | null;
-  /** Rounds that succeeded, and all rounds. */
-  readonly succeeded: number;
-  /** Rounds run (failed ones included). */
-  readonly rounds: number;
 }
 
 /**
- * Medians over the rounds of one server in one scenario.
+ * Medians of one server in one scenario; null when it ran no round there.
  *
  * @param runs Every run of the benchmark.
- * @param scenario Which scenario.
- * @param server Which server.
- * @returns The medians.
+ * @param key The scenario.
+ * @param server The server.
+ * @returns Headline number, p99 in ms and errors per round (each null when no round succeeded).
  */
-export function scenarioMedians(
+export function medians(
   runs: readonly RunRecord[],
-  scenario: LoadKey,
+  key: LoadKey,
   server: ServerKey,
-): ScenarioMedians {
-  const mine = runs.filter((run) => run.scenario === scenario && run.server === server);
-  const summaries = mine.flatMap((run) => run.summary === null ? [] : [run.summary]);
-  const definition = LOAD_SCENARIOS[scenario];
+): Medians | null {
+  const mine = runs.filter((run) => run.scenario === key && run.server === server);
+  if (mine.length === 0) return null;
+  const ok = mine.flatMap((run) => run.summary ?? []);
+  const per = (get: (summary: WrkSummary) => number) => median(ok.map(get));
   return {
-    value: median(summaries.map((summary) => metricOf(definition, summary))),
-    p99Ms: median(summaries.map((summary) => summary.latencyP99Us / 1000)),
-    errors: median(summaries.map((summary) => totalErrors(summary.errors))),
-    succeeded: summaries.length,
-    rounds: mine.length,
+    value: per(LOAD_SCENARIOS[key].metric === "rps" ? requestsPerSecond : gigabytesPerSecond),
+    p99Ms: per((summary) => summary.p99Us / 1000),
+    errors: per((summary) => totalErrors(summary.errors)),
   };
 }
 
-/** A column of the main table: a title and how to fill one server's cell. */
-interface Column {
+/** One column of a table: its title, and each server's cell. */
+interface Column<T> {
   readonly title: string;
-  readonly cell: (server: ServerKey) => string;
+  readonly cell: (server: ServerKey) => T;
 }
 
-const MIB_PER_KIB = 1 / 1024;
+function memoryOf(results: BenchResults, server: ServerKey) {
+  return results.memory.find((record) => record.server === server);
+}
 
-function loadColumns(results: BenchResults, key: LoadKey): Column[] {
-  const scenario: LoadScenario = LOAD_SCENARIOS[key];
-  const cellFor = (server: ServerKey, fill: (m: ScenarioMedians) => string) => {
-    if (!scenario.servers.includes(server)) return "—";
-    const medians = scenarioMedians(results.runs, key, server);
-    if (medians.rounds === 0) return "—";
-    return medians.value === null ? "failed" : fill(medians);
-  };
-  const headline: Column = scenario.p99
-    ? {
-      title: `${scenario.label} (${unitOf(scenario)} / p99 ms)`,
-      cell: (server) =>
-        cellFor(
-          server,
-          (m) => `${formatMetric(scenario, m.value ?? 0)} / ${significant(m.p99Ms ?? 0)}`,
-        ),
-    }
-    : {
-      title: `${scenario.label} (${unitOf(scenario)})`,
-      cell: (server) => cellFor(server, (m) => formatMetric(scenario, m.value ?? 0)),
+/** The main table's columns: one per scenario (two for 1,000 conn), memory, start-up. */
+function mainColumns(results: BenchResults): Column<string>[] {
+  const columns: Column<string>[] = [];
+  for (const key of results.scenarios.filter(isLoadKey)) {
+    const { label, metric, p99 } = LOAD_SCENARIOS[key];
+    const unit = metric === "rps" ? "req/s" : "GB/s";
+    const show = (server: ServerKey, text: (m: Medians & { value: number }) => string) => {
+      const m = medians(results.runs, key, server);
+      return m === null ? "—" : m.value === null ? "failed" : text({ ...m, value: m.value });
     };
-  if (!scenario.p99) return [headline];
-  return [headline, {
-    title: `${scenario.label} errors`,
-    cell: (server) => cellFor(server, (m) => groupThousands(m.errors ?? 0)),
-  }];
-}
-
-function memoryCell(results: BenchResults, server: ServerKey, loaded: boolean): string {
-  const record = results.memory.find((entry) => entry.server === server);
-  if (record === undefined) return "—";
-  const kib = loaded ? record.loadedKiB : record.idleKiB;
-  if (kib === null) return loaded && record.answered > 0 && record.held === 0 ? "n/a" : "failed";
-  const held = loaded && record.held < HELD_CONNECTIONS
-    ? ` (${groupThousands(record.held)} held)`
-    : "";
-  return `${significant(kib * MIB_PER_KIB)}${held}`;
-}
-
-function columns(results: BenchResults): Column[] {
-  const out: Column[] = [];
-  for (const key of results.scenarios) {
-    if (isLoadKey(key)) out.push(...loadColumns(results, key));
-  }
-  if (results.scenarios.includes("rss")) {
-    out.push(
-      { title: "RSS idle (MiB)", cell: (server) => memoryCell(results, server, false) },
-      {
-        title: `RSS ${groupThousands(HELD_CONNECTIONS)} conn (MiB)`,
-        cell: (server) => memoryCell(results, server, true),
-      },
-    );
-  }
-  if (results.scenarios.includes("startup") && results.startup !== null) {
-    const startup = results.startup;
-    out.push({
-      title: "Start-up (ms)",
-      cell: (server) => {
-        if (server !== "ours") return "—";
-        const value = median(startup.samplesMs);
-        return value === null ? "failed" : significant(value);
-      },
+    const number = (value: number) => metric === "rps" ? groupThousands(value) : significant(value);
+    columns.push({
+      title: p99 ? `${label} (${unit} / p99 ms)` : `${label} (${unit})`,
+      cell: (server) =>
+        show(
+          server,
+          (m) => p99 ? `${number(m.value)} / ${significant(m.p99Ms ?? 0)}` : number(m.value),
+        ),
     });
-  }
-  return out;
-}
-
-/**
- * The main table: one row per server, one column per scenario and measurement.
- *
- * @param results The run's results.
- * @returns A Markdown table.
- */
-export function resultsTable(results: BenchResults): string {
-  const cols = columns(results);
-  const rows = results.servers.map((server) => [
-    SERVER_LABELS[server],
-    ...cols.map((col) => col.cell(server)),
-  ]);
-  return markdownTable(
-    ["Server", ...cols.map((col) => col.title)],
-    rows,
-    [false, ...cols.map(() => true)],
-  );
-}
-
-/** A column of the ratio table: ours' number and a peer's, same unit. */
-interface RatioColumn {
-  readonly title: string;
-  readonly value: (server: ServerKey) => number | null;
-}
-
-function ratioColumns(results: BenchResults): RatioColumn[] {
-  const out: RatioColumn[] = [];
-  for (const key of results.scenarios) {
-    if (!isLoadKey(key)) continue;
-    const scenario: LoadScenario = LOAD_SCENARIOS[key];
-    const medians = (server: ServerKey) =>
-      scenario.servers.includes(server) ? scenarioMedians(results.runs, key, server) : null;
-    out.push({
-      title: scenario.p99 ? `${scenario.label} req/s` : scenario.label,
-      value: (server) => medians(server)?.value ?? null,
-    });
-    if (scenario.p99) {
-      out.push({
-        title: `${scenario.label} p99 (lower is better)`,
-        value: (server) => medians(server)?.p99Ms ?? null,
+    if (p99) {
+      columns.push({
+        title: `${label} errors`,
+        cell: (server) => show(server, (m) => groupThousands(m.errors ?? 0)),
       });
     }
   }
   if (results.scenarios.includes("rss")) {
     const rss = (server: ServerKey, loaded: boolean) => {
-      const record = results.memory.find((entry) => entry.server === server);
-      return (loaded ? record?.loadedKiB : record?.idleKiB) ?? null;
+      const record = memoryOf(results, server);
+      if (record === undefined) return "—";
+      const kib = loaded ? record.loadedKiB : record.idleKiB;
+      if (kib === null) return loaded && record.error === null ? "n/a" : "failed";
+      const partial = loaded && record.held < HELD_CONNECTIONS ? ` (${record.held} held)` : "";
+      return `${significant(kib / 1024)}${partial}`;
     };
-    out.push(
-      { title: "RSS idle (lower is better)", value: (server) => rss(server, false) },
+    columns.push(
+      { title: "RSS idle (MiB)", cell: (server) => rss(server, false) },
       {
-        title: `RSS ${groupThousands(HELD_CONNECTIONS)} conn (lower is better)`,
-        value: (server) => rss(server, true),
+        title: `RSS ${groupThousands(HELD_CONNECTIONS)} conn (MiB)`,
+        cell: (server) => rss(server, true),
       },
     );
   }
-  return out;
+  if (results.scenarios.includes("startup")) {
+    columns.push({
+      title: "Start-up (ms)",
+      cell: (server) => {
+        const record = results.startup.find((entry) => entry.server === server);
+        const ms = record === undefined ? undefined : median(record.samplesMs);
+        return ms === undefined ? "—" : ms === null ? "failed" : significant(ms);
+      },
+    });
+  }
+  return columns;
+}
+
+/** The ratio table's columns: the numbers behind the main table's, in the same units. */
+function ratioColumns(results: BenchResults): Column<number | null>[] {
+  const columns: Column<number | null>[] = [];
+  for (const key of results.scenarios.filter(isLoadKey)) {
+    const { label, p99 } = LOAD_SCENARIOS[key];
+    const of = (server: ServerKey) => medians(results.runs, key, server);
+    columns.push({
+      title: p99 ? `${label} req/s` : label,
+      cell: (server) => of(server)?.value ?? null,
+    });
+    if (p99) {
+      columns.push({
+        title: `${label} p99 (lower is better)`,
+        cell: (server) => of(server)?.p99Ms ?? null,
+      });
+    }
+  }
+  if (results.scenarios.includes("rss")) {
+    columns.push(
+      {
+        title: "RSS idle (lower is better)",
+        cell: (server) => memoryOf(results, server)?.idleKiB ?? null,
+      },
+      {
+        title: `RSS ${groupThousands(HELD_CONNECTIONS)} conn (lower is better)`,
+        cell: (server) => memoryOf(results, server)?.loadedKiB ?? null,
+      },
+    );
+  }
+  return columns;
 }
 
 /**
- * ours ÷ peer, formatted, or "—" when either number is missing or zero.
+ * a ÷ b, formatted, or "—" when either is missing or b is zero.
  *
  * @example
  * ```ts
@@ -371,212 +286,164 @@ function ratioColumns(results: BenchResults): RatioColumn[] {
  * ratio(null, 20); // "—"
  * ```
  */
-export function ratio(ours: number | null, peer: number | null): string {
-  if (ours === null || peer === null || peer === 0) return "—";
-  return `${(ours / peer).toFixed(2)}×`;
+export function ratio(a: number | null, b: number | null): string {
+  return a === null || b === null || b === 0 ? "—" : `${(a / b).toFixed(2)}×`;
 }
 
 /**
- * The ratio table: one row per peer, ours ÷ that peer per scenario.
+ * The pairs of the ratio table: each portico server against each peer,
+ * grouped by peer, then ours against base.
  *
- * @param results The run's results.
- * @returns A Markdown table, or null when ours was not run or has no peer.
+ * @param servers The servers compared.
+ * @returns [numerator, denominator] pairs.
+ *
+ * @example
+ * ```ts
+ * ratioPairs(["ours", "base", "nginx"]); // [["ours", "nginx"], ["base", "nginx"], ["ours", "base"]]
+ * ```
  */
-export function ratioTable(results: BenchResults): string | null {
-  const peers = results.servers.filter((server) => server !== "ours");
-  if (!results.servers.includes("ours") || peers.length === 0) return null;
-  const cols = ratioColumns(results);
-  if (cols.length === 0) return null;
-  const rows = peers.map((peer) => [
-    `ours ÷ ${SERVER_LABELS[peer]}`,
-    ...cols.map((col) => ratio(col.value("ours"), col.value(peer))),
-  ]);
-  return markdownTable(
-    ["Ratio", ...cols.map((col) => col.title)],
-    rows,
-    [false, ...cols.map(() => true)],
-  );
+export function ratioPairs(servers: readonly ServerKey[]): Array<[ServerKey, ServerKey]> {
+  const mine = servers.filter((server) => PORTICO.includes(server));
+  const peers = servers.filter((server) => !PORTICO.includes(server));
+  const pairs = peers.flatMap((peer) => mine.map((own): [ServerKey, ServerKey] => [own, peer]));
+  return mine.length === 2 ? [...pairs, ["ours", "base"]] : pairs;
 }
 
-function describeErrors(errors: WrkErrors): string {
-  return (Object.keys(errors) as Array<keyof WrkErrors>)
-    .filter((kind) => errors[kind] > 0)
-    .map((kind) => `${kind} ${groupThousands(errors[kind])}`)
-    .join(", ");
+/** A Markdown table; the first column left-aligned, the others right-aligned. */
+function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+  const line = (cells: readonly string[]) =>
+    `| ${cells.map((c) => c.replaceAll("|", "\\|")).join(" | ")} |`;
+  const rule = `| --- | ${header.slice(1).map(() => "--:").join(" | ")} |`;
+  return [line(header), rule, ...rows.map(line)].join("\n");
 }
 
-function addErrors(a: WrkErrors, b: WrkErrors): WrkErrors {
-  return {
-    connect: a.connect + b.connect,
-    read: a.read + b.read,
-    write: a.write + b.write,
-    status: a.status + b.status,
-    timeout: a.timeout + b.timeout,
-  };
+function errorKinds(errors: WrkErrors): string {
+  const kinds = Object.entries(errors).filter(([, n]) => n > 0);
+  return kinds.map(([kind, n]) => `${kind} ${groupThousands(n)}`).join(", ");
 }
-
-const NO_ERRORS: WrkErrors = { connect: 0, read: 0, write: 0, status: 0, timeout: 0 };
 
 /**
- * One line per server and scenario that had failed rounds or wrk errors,
- * per server whose memory reading was partial, and per skipped server.
+ * One line per skipped server, per server and scenario with failed rounds or
+ * wrk errors, per partial memory reading and failed start-up, then the run's remarks.
  *
  * @param results The run's results.
  * @returns The notes, in table order.
  */
 export function notes(results: BenchResults): string[] {
-  const out = results.skipped.map(({ server, reason }) =>
-    `${SERVER_LABELS[server]}: not run (${reason}).`
-  );
-  for (const key of results.scenarios) {
-    if (!isLoadKey(key)) continue;
-    const label = LOAD_SCENARIOS[key].label;
+  const name = (server: ServerKey) => serverLabel(server, results.base);
+  const out = results.skipped.map(({ server, reason }) => `${name(server)}: not run (${reason}).`);
+  for (const key of results.scenarios.filter(isLoadKey)) {
     for (const server of results.servers) {
       const mine = results.runs.filter((run) => run.scenario === key && run.server === server);
       const failed = mine.filter((run) => run.error !== null);
+      const where = `${name(server)}, ${LOAD_SCENARIOS[key].label}`;
       if (failed.length > 0) {
-        out.push(
-          `${SERVER_LABELS[server]}, ${label}: ${failed.length} of ${mine.length} rounds ` +
-            `failed: ${failed[0].error}.`,
-        );
+        const why = failed[0].error?.replace(/\.$/, "");
+        out.push(`${where}: ${failed.length} of ${mine.length} rounds failed: ${why}.`);
       }
-      const errors = mine.reduce(
-        (sum, run) => run.summary === null ? sum : addErrors(sum, run.summary.errors),
-        NO_ERRORS,
-      );
-      if (totalErrors(errors) > 0) {
-        out.push(
-          `${SERVER_LABELS[server]}, ${label}: wrk errors over ${mine.length - failed.length} ` +
-            `rounds: ${describeErrors(errors)}.`,
-        );
+      const sum = { connect: 0, read: 0, write: 0, status: 0, timeout: 0 };
+      for (const run of mine) {
+        for (const kind of Object.keys(sum) as Array<keyof WrkErrors>) {
+          sum[kind] += run.summary?.errors[kind] ?? 0;
+        }
+      }
+      if (totalErrors(sum) > 0) {
+        out.push(`${where}: wrk errors over all rounds: ${errorKinds(sum)}.`);
       }
     }
   }
-  for (const record of results.memory) {
-    if (record.error !== null) {
-      out.push(`${SERVER_LABELS[record.server]}, memory: ${record.error}.`);
-    }
+  for (const { server, error } of results.memory) {
+    if (error !== null) out.push(`${name(server)}, memory: ${error}.`);
   }
-  if (results.startup?.error) out.push(`ours, start-up: ${results.startup.error}.`);
+  for (const { server, error } of results.startup) {
+    if (error !== null) out.push(`${name(server)}, start-up: ${error}.`);
+  }
   return [...out, ...results.notes];
 }
 
 /** One line per selected scenario saying what it runs. */
 function legend(results: BenchResults): string[] {
-  const lines: string[] = [];
-  for (const key of results.scenarios) {
-    if (isLoadKey(key)) {
-      const s: LoadScenario = LOAD_SCENARIOS[key];
-      const header = s.header === "close"
-        ? " with `Connection: close`"
-        : s.header === "etag"
-        ? " with `If-None-Match: <the server's ETag>` (answered 304)"
-        : "";
-      const who = s.servers.length < 4
-        ? ` (only ${s.servers.join(" and ")}, each with ${s.workers} workers)`
-        : "";
-      lines.push(
-        `- ${s.label}: \`wrk -t${s.threads} -c${s.connections}\` GET ${s.path}${header}${who}; ` +
-          (s.metric === "rps" ? "requests/s" : "GB/s (10⁹ bytes read per second)") +
-          (s.p99 ? ", p99 latency and errors per round" : "") + ".",
-      );
-    } else if (key === "rss") {
-      lines.push(
-        "- RSS: VmRSS of the server (nginx: master plus workers; a Deno process's workers are " +
-          `threads) idle after start, and with ${
-            groupThousands(HELD_CONNECTIONS)
-          } keep-alive connections ` +
-          "open, each having had one GET /12b answered.",
-      );
-    } else {
-      lines.push(
-        `- Start-up: ours only, from spawn to the first 200, median of ${STARTUP_SAMPLES} starts.`,
-      );
+  return results.scenarios.map((key) => {
+    if (key === "rss") {
+      return `- RSS: VmRSS of the server (nginx: master plus workers; a Deno process's workers are ` +
+        `threads) idle after start, and with ${groupThousands(HELD_CONNECTIONS)} keep-alive ` +
+        "connections open, each having had one GET /12b answered.";
     }
-  }
-  return lines;
+    if (key === "startup") {
+      return `- Start-up: portico only, from spawn to the first 200, median of ${STARTUP_SAMPLES} ` +
+        "starts after an untimed one.";
+    }
+    const s = LOAD_SCENARIOS[key];
+    const header = s.header === "close"
+      ? " with `Connection: close`"
+      : s.header === "validator"
+      ? " with `If-None-Match: <the server's ETag>` (answered 304)"
+      : "";
+    const who = s.workers > 1
+      ? ` (only ${s.servers.filter((server) => results.servers.includes(server)).join(", ")}, ` +
+        `each with ${s.workers} workers)`
+      : "";
+    return `- ${s.label}: \`wrk -t${s.threads} -c${s.connections}\` GET ${s.path}${header}${who}; ` +
+      (s.metric === "rps" ? "requests/s" : "GB/s (10⁹ bytes read per second)") +
+      (s.p99 ? ", p99 latency and errors per round" : "") + ".";
+  });
 }
 
 /**
- * The whole report: header lines, the table, the ratios, the legend and notes.
+ * The whole report: header, the table, the ratios, the scenarios and notes.
  *
  * @param results The run's results.
- * @returns Markdown, ending in a newline.
+ * @returns Markdown, ending in a newline; `deno fmt` aligns it.
  */
 export function formatReport(results: BenchResults): string {
-  const m = results.machine;
-  const seconds = (ms: number) => `${Number((ms / 1000).toFixed(3))} s`;
-  const warmup = results.warmupMs > 0
-    ? `after a ${seconds(results.warmupMs)} warm-up`
-    : "without warm-up";
-  const ratios = ratioTable(results);
+  const name = (server: ServerKey) => serverLabel(server, results.base);
+  const columns = mainColumns(results);
+  const row = (
+    server: ServerKey,
+  ) => [name(server), ...columns.map((column) => column.cell(server))];
+  const main = table(
+    ["Server", ...columns.map((column) => column.title)],
+    results.servers.map(row),
+  );
+  const pairs = ratioPairs(results.servers);
+  const numbers = ratioColumns(results);
+  const ratios = table(
+    ["Ratio", ...numbers.map((column) => column.title)],
+    pairs.map(([a, b]) => [
+      `${a} ÷ ${PORTICO.includes(b) ? b : name(b)}`,
+      ...numbers.map((column) => ratio(column.cell(a), column.cell(b))),
+    ]),
+  );
+  const base = results.base;
   const remarks = notes(results);
-  const prose = (lines: readonly string[]) => lines.map((line) => wrapProse(line, PROSE_WIDTH));
   return [
     "# portico benchmark",
     "",
-    ...prose([
-      `- Date: ${results.date}`,
-      `- Machine: ${m.cpu}, ${m.cores} cores, ${significant(m.memoryGiB)} GiB memory, ${m.kernel}`,
-      `- Versions: Deno ${m.deno}, nginx ${m.nginx}, wrk ${m.wrk}, Python ${m.python}`,
-      `- Command: \`${results.command}\``,
-      `- Runs: ${results.rounds} round${results.rounds === 1 ? "" : "s"} of ` +
-      `${seconds(results.durationMs)} per server and scenario ${warmup}, servers alternated ` +
-      "between rounds, median reported. Load generator and servers share this machine's CPUs, " +
-      "all traffic on 127.0.0.1.",
+    `- Date: ${results.date}`,
+    `- Machine: ${results.machine.hardware}`,
+    `- Versions: ${results.machine.versions}`,
+    `- Command: \`${results.command}\``,
+    ...(base === null ? [] : [
+      `- Base: \`${base.rev}\` (commit ${base.commit}), from a git worktree, started as ours is`,
     ]),
+    `- Runs: ${results.rounds} round${results.rounds === 1 ? "" : "s"} of ${results.durationS} s ` +
+    "per server and scenario " +
+    (results.warmupS > 0 ? `after a ${results.warmupS} s warm-up` : "without warm-up") +
+    ", servers alternated between rounds, median reported. Load generator and servers share " +
+    "this machine's CPUs, all traffic on 127.0.0.1.",
     "",
-    resultsTable(results),
+    main,
     "",
-    ...(ratios === null ? [] : [
-      ...prose([
-        "Ours ÷ peer: above 1 means ours is ahead, except in columns marked lower is better.",
-      ]),
+    ...(pairs.length === 0 || numbers.length === 0 ? [] : [
+      "Ours ÷ peer: above 1 means ours is ahead, except in columns marked lower is better.",
       "",
       ratios,
       "",
     ]),
     "## Scenarios",
     "",
-    ...prose(legend(results)),
+    ...legend(results),
     "",
-    ...(remarks.length === 0 ? [] : ["## Notes", "", ...prose(remarks.map((n) => `- ${n}`)), ""]),
+    ...(remarks.length === 0 ? [] : ["## Notes", "", ...remarks.map((note) => `- ${note}`), ""]),
   ].join("\n");
-}
-
-/** The repository's `deno fmt` line width, so a report written into it is already formatted. */
-const PROSE_WIDTH = 100;
-
-/**
- * Wraps one paragraph or list item of Markdown at `width` the way `deno fmt`
- * does: between words, never inside a code span, list items continued with
- * two spaces.
- *
- * @param line The paragraph or `- ` item, on one line.
- * @param width The line width.
- * @returns The wrapped text (lines joined with newlines).
- *
- * @example
- * ```ts
- * wrapProse("- one two three", 9); // "- one two\n  three"
- * ```
- */
-export function wrapProse(line: string, width: number): string {
-  const item = line.startsWith("- ");
-  const first = item ? "- " : "";
-  const rest = item ? "  " : "";
-  const words = (item ? line.slice(2) : line).match(/(?:`[^`]*`|[^ `]|`)+/g) ?? [];
-  const lines: string[] = [];
-  let current = first;
-  for (const word of words) {
-    const prefix = lines.length === 0 ? first : rest;
-    if (current !== prefix && current.length + 1 + word.length > width) {
-      lines.push(current);
-      current = rest + word;
-    } else {
-      current += current === prefix ? word : ` ${word}`;
-    }
-  }
-  lines.push(current);
-  return lines.join("\n");
 }

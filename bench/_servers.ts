@@ -1,18 +1,20 @@
 /**
- * Starting the four servers: their command lines, nginx's generated
- * configuration, and a start that waits until the server answers.
+ * The servers and their processes: finding the tools, each server's command
+ * line (nginx with a generated configuration), a start that waits until the
+ * server answers, a stop that leaves nothing behind, the `/proc` readings,
+ * and the git worktree that "base" runs from.
  *
  * @module
  */
 
 import { HOST, waitUntilServing } from "./_http.ts";
-import { type Children, describeStatus, type Running } from "./_process.ts";
 import type { ServerKey } from "./_scenarios.ts";
+
+/** The repository this file belongs to, with a trailing slash. */
+export const REPO: string = decodeURIComponent(new URL("..", import.meta.url).pathname);
 
 /** The executables the benchmark uses; null when missing. */
 export interface Tools {
-  /** bash, for the fd-limit wrapper. */
-  readonly bash: string;
   /** The Deno running this program. */
   readonly deno: string;
   /** wrk, the load generator. */
@@ -21,74 +23,102 @@ export interface Tools {
   readonly nginx: string | null;
   /** python3, for `-m http.server`. */
   readonly python: string | null;
-  /** `nginx -V` output (its configure arguments), or "" when nginx is missing. */
-  readonly nginxBuild: string;
 }
 
-/** What starting a server needs. */
-export interface ServerEnv {
-  /** Where every process is registered. */
-  readonly children: Children;
-  /** The executables. */
-  readonly tools: Tools;
-  /** The run's temporary directory (configurations, logs). */
-  readonly tmp: string;
-  /** The document root. */
-  readonly corpus: string;
+/**
+ * Finds an executable on PATH or in the sbin directories (nginx lives there).
+ *
+ * @param name The executable's name.
+ * @returns Its path, or null.
+ */
+export function which(name: string): string | null {
+  const dirs = [...(Deno.env.get("PATH") ?? "").split(":"), "/usr/local/sbin", "/usr/sbin"];
+  for (const dir of dirs.filter((dir) => dir !== "")) {
+    try {
+      const info = Deno.statSync(`${dir}/${name}`);
+      if (info.isFile && ((info.mode ?? 0) & 0o111) !== 0) return `${dir}/${name}`;
+    } catch {
+      // Not here.
+    }
+  }
+  return null;
 }
 
-/** A server that answered its first request. */
-export interface RunningServer {
+/**
+ * Looks up every tool.
+ *
+ * @returns The tools; missing ones are null.
+ */
+export function findTools(): Tools {
+  return {
+    deno: Deno.execPath(),
+    wrk: which("wrk"),
+    nginx: which("nginx"),
+    python: which("python3"),
+  };
+}
+
+/**
+ * Runs a command to completion and returns its output; never throws.
+ *
+ * @param command The executable.
+ * @param args Its arguments.
+ * @param options Working directory, abort signal, extra environment.
+ * @returns The exit code (-1 when it could not run) and both outputs.
+ */
+export async function capture(
+  command: string,
+  args: readonly string[],
+  options: { cwd?: string; signal?: AbortSignal; env?: Record<string, string> } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const output = await new Deno.Command(command, { args: [...args], stdin: "null", ...options })
+      .output();
+    const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+    return { code: output.code, stdout: text(output.stdout), stderr: text(output.stderr) };
+  } catch (error) {
+    return { code: -1, stdout: "", stderr: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/** Where a server start reads and writes. */
+export interface Plan {
   /** Which server. */
   readonly key: ServerKey;
-  /** Its port on 127.0.0.1. */
-  readonly port: number;
-  /** Its process. */
-  readonly child: Running;
-  /** Milliseconds from spawn to the first 200. */
-  readonly startMs: number;
-}
-
-/** A file next to this module, as a path. */
-function besideThisFile(relative: string): string {
-  return decodeURIComponent(new URL(relative, import.meta.url).pathname);
-}
-
-/** portico's entry point. */
-export const OURS_MAIN: string = besideThisFile("../main.ts");
-
-/** The Deno.serve peer. */
-export const DENO_PEER: string = besideThisFile("./deno_file_server.ts");
-
-/** What each server is started with. */
-export interface Launch {
-  /** The executable. */
-  readonly command: string;
-  /** Its arguments. */
-  readonly args: string[];
-}
-
-/** Where one server start reads and writes. */
-export interface LaunchPlan {
-  /** The port to listen on, on 127.0.0.1. */
+  /** The port on 127.0.0.1. */
   readonly port: number;
   /** Worker processes or threads. */
   readonly workers: number;
   /** The document root. */
   readonly corpus: string;
-  /** nginx's prefix directory (configuration, pid, temp paths), unique per start. */
+  /** A fresh directory for nginx's configuration, pid and temp files. */
   readonly prefix: string;
+  /** The checkout portico runs from (ours: this repository; base: the worktree). */
+  readonly checkout: string;
+}
+
+/** A command line, and the directory it runs in. */
+export interface Launch {
+  /** The executable. */
+  readonly command: string;
+  /** Its arguments. */
+  readonly args: string[];
+  /** Its working directory. */
+  readonly cwd: string;
 }
 
 /**
- * portico's command line: the permissions of `deno task serve`.
+ * portico's command line: `main.ts` of a checkout, with the permissions of
+ * `deno task serve`, run in that checkout (so its own deno.json applies).
+ * Ours and base are started by this one function.
  *
  * @example
  * ```ts
- * oursLaunch("deno", { port: 8000, workers: 2, corpus: "/c", prefix: "/p" }).args.at(-1); // "2"
+ * porticoLaunch("deno", { key: "base", port: 8000, workers: 2, corpus: "/c", prefix: "/p",
+ *   checkout: "/tmp/base" }).args.slice(-2); // ["--workers", "2"]
  * ```
  */
-export function oursLaunch(deno: string, plan: LaunchPlan): Launch {
+export function porticoLaunch(deno: string, plan: Plan): Launch {
   const args = [
     "run",
     "--unstable-net",
@@ -97,238 +127,262 @@ export function oursLaunch(deno: string, plan: LaunchPlan): Launch {
     "--allow-read",
     "--allow-env=PORT",
     "--allow-sys=networkInterfaces",
-    OURS_MAIN,
-    "--root",
-    plan.corpus,
-    "--host",
-    HOST,
-    "--port",
-    String(plan.port),
-    "--quiet",
+    "main.ts",
+    ...["--root", plan.corpus, "--host", HOST, "--port", String(plan.port), "--quiet"],
+    ...(plan.workers > 1 ? ["--workers", String(plan.workers)] : []),
   ];
-  if (plan.workers > 1) args.push("--workers", String(plan.workers));
-  return { command: deno, args };
+  return { command: deno, args, cwd: plan.checkout };
 }
+
+/** nginx modules whose temp path is moved into the prefix, unless built without them. */
+const TEMP_PATH_MODULES = ["proxy", "fastcgi", "uwsgi", "scgi"] as const;
 
 /**
- * The Deno.serve peer's command line, with only the permissions it needs.
- *
- * @example
- * ```ts
- * denoPeerLaunch("deno", { port: 8000, workers: 1, corpus: "/c", prefix: "/p" }).args[1];
- * // "--allow-net=127.0.0.1"
- * ```
- */
-export function denoPeerLaunch(deno: string, plan: LaunchPlan): Launch {
-  return {
-    command: deno,
-    args: [
-      "run",
-      `--allow-net=${HOST}`,
-      `--allow-read=${plan.corpus}`,
-      DENO_PEER,
-      "--root",
-      plan.corpus,
-      "--port",
-      String(plan.port),
-    ],
-  };
-}
-
-/**
- * `python3 -m http.server` on the loopback address.
- *
- * @example
- * ```ts
- * pythonLaunch("python3", { port: 8000, workers: 1, corpus: "/c", prefix: "/p" }).args;
- * // ["-m", "http.server", "8000", "--bind", "127.0.0.1", "--directory", "/c"]
- * ```
- */
-export function pythonLaunch(python: string, plan: LaunchPlan): Launch {
-  return {
-    command: python,
-    args: ["-m", "http.server", String(plan.port), "--bind", HOST, "--directory", plan.corpus],
-  };
-}
-
-/**
- * nginx in the foreground with a generated configuration under the prefix;
- * `-e` keeps even the start-up error log out of /var/log.
- *
- * @example
- * ```ts
- * nginxLaunch("nginx", { port: 8000, workers: 1, corpus: "/c", prefix: "/p" }).args;
- * // ["-c", "/p/nginx.conf", "-p", "/p/", "-e", "/p/error.log"]
- * ```
- */
-export function nginxLaunch(nginx: string, plan: LaunchPlan): Launch {
-  return {
-    command: nginx,
-    args: ["-c", `${plan.prefix}/nginx.conf`, "-p", `${plan.prefix}/`, "-e", nginxErrorLog(plan)],
-  };
-}
-
-function nginxErrorLog(plan: LaunchPlan): string {
-  return `${plan.prefix}/error.log`;
-}
-
-/** nginx modules with a temp path directive, and the directive's name. */
-const TEMP_PATHS = [
-  ["http_proxy_module", "proxy_temp_path"],
-  ["http_fastcgi_module", "fastcgi_temp_path"],
-  ["http_uwsgi_module", "uwsgi_temp_path"],
-  ["http_scgi_module", "scgi_temp_path"],
-] as const;
-
-/** Quotes a value for nginx's configuration language. */
-function nginxString(value: string): string {
-  return `"${value.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
-}
-
-/**
- * nginx's configuration: one foreground master, a fixed number of workers,
+ * nginx's configuration: a foreground master, a fixed number of workers,
  * every path (pid, logs, temp files) inside the prefix so it runs as any
- * user, and a server for the corpus on the loopback port.
+ * user, no access log, `sendfile`, and the corpus on the loopback port.
  *
  * @param plan Port, workers, document root and prefix.
- * @param build `nginx -V` output: temp paths of modules built without are left out
- *   (their directives would be unknown).
+ * @param build `nginx -V` output: modules built without are left out (their directives are unknown).
  * @returns The configuration file's content.
  *
  * @example
  * ```ts
- * nginxConfig({ port: 8000, workers: 2, corpus: "/c", prefix: "/p" }, "")
+ * nginxConfig({ key: "nginx", port: 8000, workers: 2, corpus: "/c", prefix: "/p", checkout: "" }, "")
  *   .includes("worker_processes 2;"); // true
  * ```
  */
-export function nginxConfig(plan: LaunchPlan, build: string): string {
-  const at = (name: string) => nginxString(`${plan.prefix}/${name}`);
-  const temps = TEMP_PATHS
-    .filter(([module]) => !build.includes(`--without-${module}`))
-    .map(([, directive]) => `  ${directive} ${at(directive.replace("_path", ""))};`);
-  return [
-    "# Written by portico's bench/bench.ts for one benchmark run.",
-    "daemon off;",
-    "master_process on;",
-    `worker_processes ${plan.workers};`,
-    "worker_rlimit_nofile 65536;",
-    `pid ${at("nginx.pid")};`,
-    `error_log ${nginxString(nginxErrorLog(plan))} warn;`,
-    "",
-    "events {",
-    "  worker_connections 8192;",
-    "}",
-    "",
-    "http {",
-    "  access_log off;",
-    "  sendfile on;",
-    "  tcp_nopush on;",
-    "  keepalive_requests 1000000;",
-    "  keepalive_timeout 65;",
-    "  default_type application/octet-stream;",
-    "  types {",
-    "    text/html html;",
-    "    application/octet-stream bin;",
-    "  }",
-    `  client_body_temp_path ${at("client_body_temp")};`,
-    ...temps,
-    "",
-    "  server {",
-    `    listen ${HOST}:${plan.port};`,
-    `    root ${nginxString(plan.corpus)};`,
-    "  }",
-    "}",
-    "",
-  ].join("\n");
+export function nginxConfig(plan: Plan, build: string): string {
+  const temps = TEMP_PATH_MODULES.filter((m) => !build.includes(`--without-http_${m}_module`))
+    .map((m) => `${m}_temp_path "${plan.prefix}/${m}";`);
+  return `# Written by portico's bench/bench.ts for one benchmark run.
+daemon off;
+worker_processes ${plan.workers};
+worker_rlimit_nofile 65536;
+pid "${plan.prefix}/nginx.pid";
+error_log "${plan.prefix}/error.log" warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 1000000;
+  types { text/html html; }
+  default_type application/octet-stream;
+  client_body_temp_path "${plan.prefix}/client_body";
+  ${temps.join("\n  ")}
+  server {
+    listen ${HOST}:${plan.port};
+    root "${plan.corpus}";
+  }
+}
+`;
 }
 
-/** Whether the server can run at all on this machine, and if not, why. */
-export function missingTool(key: ServerKey, tools: Tools): string | null {
-  if (key === "nginx" && tools.nginx === null) return "nginx not found";
-  if (key === "python" && tools.python === null) return "python3 not found";
-  return null;
-}
-
-function launchFor(key: ServerKey, tools: Tools, plan: LaunchPlan): Launch {
+/**
+ * Each server's command line; nginx's configuration is written into the prefix.
+ *
+ * @param tools The executables (the caller checked that the server's is there).
+ * @param plan Where it runs.
+ * @returns The command line.
+ */
+export async function launchFor(tools: Tools, plan: Plan): Promise<Launch> {
+  const { key, port, corpus, prefix } = plan;
   switch (key) {
     case "ours":
-      return oursLaunch(tools.deno, plan);
-    case "deno":
-      return denoPeerLaunch(tools.deno, plan);
-    case "python":
-      return pythonLaunch(tools.python ?? "python3", plan);
-    case "nginx":
-      return nginxLaunch(tools.nginx ?? "nginx", plan);
+    case "base":
+      return porticoLaunch(tools.deno, plan);
+    case "deno": {
+      const args = ["run", `--allow-net=${HOST}`, `--allow-read=${corpus}`];
+      return {
+        command: tools.deno,
+        args: [...args, "deno_file_server.ts", corpus, `${port}`],
+        cwd: `${REPO}bench`,
+      };
+    }
+    case "python": {
+      const args = ["-m", "http.server", `${port}`, "--bind", HOST, "--directory", corpus];
+      return { command: tools.python ?? "python3", args, cwd: prefix };
+    }
+    case "nginx": {
+      const nginx = tools.nginx ?? "nginx";
+      const build = (await capture(nginx, ["-V"])).stderr;
+      await Deno.writeTextFile(`${prefix}/nginx.conf`, nginxConfig(plan, build));
+      const args = ["-c", `${prefix}/nginx.conf`, "-p", `${prefix}/`, "-e", `${prefix}/error.log`];
+      return { command: nginx, args, cwd: prefix };
+    }
   }
 }
 
-/** The file a server was started into for readiness; it exists in every corpus. */
+/** The file every corpus has, fetched to tell that a server is ready. */
 export const READY_PATH = "/12b";
 
-/** How long a server gets to answer its first request. */
-const START_LIMIT_MS = 10_000;
+/** A server that answered its first request. */
+export interface Server {
+  /** Its port on 127.0.0.1. */
+  readonly port: number;
+  /** Its process id (portico's Deno, nginx's master). */
+  readonly pid: number;
+  /** Milliseconds from spawn to the first 200. */
+  readonly startMs: number;
+  /** Its process. */
+  readonly child: Deno.ChildProcess;
+}
 
-/** The last lines of a log file, on one line, for an error message. */
-async function logTail(path: string | null): Promise<string> {
-  if (path === null) return "";
-  try {
-    const lines = (await Deno.readTextFile(path)).trim().split("\n").filter((l) => l !== "");
-    return lines.slice(-3).join(" | ").slice(0, 400);
-  } catch {
-    return "";
+/** Keeps the last 2,000 characters of a stream, for the error of a failed start. */
+async function keepTail(stream: ReadableStream<Uint8Array>, tail: { text: string }): Promise<void> {
+  for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+    tail.text = (tail.text + text).slice(-2_000);
   }
 }
 
 /**
- * Starts a server on a given port and waits (polling, bounded) until it
- * answers a GET of `/12b` with 200. On failure the process is stopped and
- * the error carries its last log lines.
+ * Starts a server and waits until it answers a GET of {@linkcode READY_PATH}
+ * with 200 (10 s at most). Children inherit this process's descriptor limit,
+ * which Deno raises to the hard limit at start.
  *
- * @param env Children, tools and directories.
- * @param key Which server.
- * @param port The port (see `freePort()`).
- * @param workers Worker processes or threads.
- * @param pollMs Pause between readiness attempts.
+ * @param launch Its command line.
+ * @param port The port it listens on.
+ * @param signal Aborting it sends the server SIGTERM (Ctrl-C of the whole run).
  * @returns The running server.
- * @throws {Error} With a one-line reason when it does not answer.
+ * @throws {Error} With a one-line reason and its last output when it does not answer.
  */
 export async function startServer(
-  env: ServerEnv,
-  key: ServerKey,
+  launch: Launch,
   port: number,
-  workers: number,
-  pollMs = 20,
-): Promise<RunningServer> {
-  // Unique per start: a port can come round again in a long run.
-  const prefix = await Deno.makeTempDir({ dir: env.tmp, prefix: `${key}-${port}-` });
-  // nginx's workers drop root privileges; they must be able to reach it.
-  await Deno.chmod(prefix, 0o755);
-  const plan: LaunchPlan = { port, workers, corpus: env.corpus, prefix };
-  if (key === "nginx") {
-    await Deno.writeTextFile(`${prefix}/nginx.conf`, nginxConfig(plan, env.tools.nginxBuild));
-  }
-  const launch = launchFor(key, env.tools, plan);
+  signal?: AbortSignal,
+): Promise<Server> {
   const spawned = performance.now();
-  const child = env.children.spawn(key, launch.command, launch.args, {
-    output: "log",
-    log: `${prefix}/output.log`,
-  });
+  const child = new Deno.Command(launch.command, {
+    args: launch.args,
+    cwd: launch.cwd,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+    signal,
+  }).spawn();
+  const tail = { text: "" };
+  keepTail(child.stdout, tail).catch(() => {});
+  keepTail(child.stderr, tail).catch(() => {});
   let exit: string | null = null;
-  child.status.then((status) => {
-    exit = describeStatus(status);
-  });
+  child.status.then((status) => exit = `exited with ${status.signal ?? `code ${status.code}`}`);
   try {
-    await waitUntilServing(port, READY_PATH, {
-      totalMs: START_LIMIT_MS,
-      intervalMs: pollMs,
-      stopped: () => exit === null ? null : `process ${exit}`,
-    });
-    return { key, port, child, startMs: performance.now() - spawned };
+    await waitUntilServing(port, READY_PATH, 10_000, () => exit);
+    return { port, pid: child.pid, startMs: performance.now() - spawned, child };
   } catch (error) {
-    await env.children.stop(child);
+    await stopServer({ port, pid: child.pid, startMs: 0, child });
+    const output = tail.text.trim().split("\n").slice(-3).join(" | ");
     const reason = error instanceof Error ? error.message : String(error);
-    const tail = (await logTail(child.log)) ||
-      (key === "nginx" ? await logTail(nginxErrorLog(plan)) : "");
-    throw new Error(tail === "" ? reason : `${reason}; its output: ${tail}`);
+    throw new Error(output === "" ? reason : `${reason}; its output: ${output}`);
   }
+}
+
+/**
+ * Stops a server: SIGTERM, then after 5 s SIGKILL; processes it started
+ * (nginx's workers) are killed when they outlive it, if their pid has not
+ * been given to another process meanwhile.
+ *
+ * @param server The server.
+ */
+export async function stopServer(server: Server): Promise<void> {
+  const family = descendants(server.pid).map((pid) => [pid, identity(pid)] as const);
+  const kill = (pid: number, signal: Deno.Signal) => {
+    try {
+      Deno.kill(pid, signal);
+    } catch {
+      // Gone already.
+    }
+  };
+  kill(server.pid, "SIGTERM");
+  const timer = setTimeout(() => kill(server.pid, "SIGKILL"), 5_000);
+  await server.child.status;
+  clearTimeout(timer);
+  for (const [pid, was] of family) if (was !== null && identity(pid) === was) kill(pid, "SIGKILL");
+}
+
+/** A process's pid, name and start time (fields 1, 2 and 22 of its stat), or null when gone. */
+function identity(pid: number): string | null {
+  const stat = readOrNull(`/proc/${pid}/stat`);
+  const end = stat?.lastIndexOf(")") ?? -1;
+  return stat === null || end === -1
+    ? null
+    : `${stat.slice(0, end + 1)} ${stat.slice(end + 2).split(" ")[19]}`;
+}
+
+function readOrNull(path: string): string | null {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Every process below `root`, from `/proc/PID/stat` (the parent is the
+ * second field after the command name, which ends at the last ")").
+ *
+ * @param root A process id.
+ * @returns The descendants' ids, children before grandchildren.
+ */
+export function descendants(root: number): number[] {
+  const parents = new Map<number, number>();
+  for (const entry of Deno.readDirSync("/proc")) {
+    const stat = /^[0-9]+$/.test(entry.name) ? readOrNull(`/proc/${entry.name}/stat`) : null;
+    const ppid = Number(stat?.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    if (Number.isInteger(ppid)) parents.set(Number(entry.name), ppid);
+  }
+  const found = [root];
+  for (let i = 0; i < found.length; i++) {
+    for (const [pid, ppid] of parents) if (ppid === found[i]) found.push(pid);
+  }
+  return found.slice(1);
+}
+
+/**
+ * Resident memory of a process and its descendants (nginx's master and
+ * workers; a Deno process's workers are threads, already in its own).
+ *
+ * @param pid The root process.
+ * @returns KiB.
+ * @throws {Error} When the process has no memory to read (it has exited).
+ */
+export function treeRssKiB(pid: number): number {
+  const rss = (id: number) =>
+    Number(/^VmRSS:\s+([0-9]+) kB$/m.exec(readOrNull(`/proc/${id}/status`) ?? "")?.[1] ?? NaN);
+  const own = rss(pid);
+  if (Number.isNaN(own)) throw new Error(`no resident memory readable for process ${pid}`);
+  return descendants(pid).map(rss).filter((kib) => !Number.isNaN(kib)).reduce((a, b) => a + b, own);
+}
+
+/**
+ * Checks out `rev` of this repository into `dir` with `git worktree add --detach`.
+ *
+ * @param rev A revision git understands.
+ * @param dir A path that does not exist yet.
+ * @returns The commit's short hash.
+ * @throws {Error} With git's last words when it fails.
+ */
+export async function addWorktree(rev: string, dir: string): Promise<string> {
+  await git(REPO, ["worktree", "add", "--detach", dir, rev]);
+  return (await git(dir, ["rev-parse", "--short", "HEAD"])).trim();
+}
+
+/**
+ * Removes a worktree made by {@linkcode addWorktree}, its registration with it.
+ *
+ * @param dir The worktree.
+ * @throws {Error} With git's last words when it fails.
+ */
+export async function removeWorktree(dir: string): Promise<void> {
+  await git(REPO, ["worktree", "remove", "--force", dir]);
+}
+
+async function git(cwd: string, args: readonly string[]): Promise<string> {
+  const result = await capture("git", ["-C", cwd, ...args]);
+  if (result.code !== 0) {
+    const words = result.stderr.trim().split("\n").at(-1) ?? "";
+    throw new Error(`git ${args.slice(0, 2).join(" ")} failed: ${words}`);
+  }
+  return result.stdout;
 }

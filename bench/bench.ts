@@ -1,79 +1,78 @@
 /**
  * The benchmark (`deno task bench`): portico against nginx, python's
  * http.server and a minimal Deno.serve file handler, driven by wrk on
- * 127.0.0.1. Every scenario runs against every available server in the same
- * run, servers alternated between rounds, after an unrecorded warm-up; the
- * median is reported. Also measured: resident memory idle and with 1,000
- * keep-alive connections open, and portico's start-up time. Prints a
- * Markdown report and writes it to `--out`, with the raw numbers as JSON
- * next to it.
+ * 127.0.0.1; with `--base REV`, also portico at revision REV, checked out in
+ * a temporary git worktree and started exactly as ours is. Every scenario
+ * runs against every selected server, servers alternated between rounds,
+ * after an unrecorded warm-up; the median is reported. Also measured:
+ * resident memory idle and with 1,000 keep-alive connections open, and
+ * portico's start-up time. Prints a Markdown report and writes it to `--out`,
+ * with the raw numbers as JSON next to it.
  *
  * ```sh
- * deno run -A bench/bench.ts [--rounds N] [--duration 10s] [--warmup 2s]
- *   [--scenarios 12b,4k,...] [--servers ours,nginx,python,deno] [--out PATH] [--smoke]
+ * deno run -A bench/bench.ts [--servers ours,nginx,python,deno] [--base REV]
+ *   [--scenarios 12b,4k,...] [--rounds N] [--duration 10s] [--warmup 2s] [--out PATH] [--smoke]
  * ```
  *
  * Exit codes: 0 when the report was written (failed rounds are reported in
- * it, not by the exit code), or with `--smoke` when wrk is missing; 1 when
- * nothing could be measured or the report could not be written; 2 for a
- * mistake on the command line; 130 after Ctrl-C.
+ * it), or with `--smoke` when wrk is missing; 1 when nothing could be
+ * measured or written; 2 for a mistake on the command line; 130 after Ctrl-C.
  *
  * @module
  */
 
-import { writeCorpus } from "./_corpus.ts";
-import { closeAll, freePort, get, type HeldConnections, holdConnections } from "./_http.ts";
-import { aptInstall, describeMachine, findTools, which } from "./_machine.ts";
-import { parseOptions, USAGE, UsageError } from "./_options.ts";
-import type { BenchOptions } from "./_options.ts";
-import { Children, sleep, treeRss } from "./_process.ts";
+import { closeAll, freePort, get, holdConnections } from "./_http.ts";
+import { type BenchOptions, parseOptions, USAGE, UsageError } from "./_options.ts";
 import {
   type BenchResults,
   formatReport,
   groupThousands,
+  type MachineInfo,
   type MemoryRecord,
   type RunRecord,
   significant,
   type StartupRecord,
 } from "./_report.ts";
 import {
-  compares,
   HELD_CONNECTIONS,
   isLoadKey,
   LOAD_SCENARIOS,
   type LoadKey,
-  type LoadScenario,
+  PORTICO,
   SERVER_LABELS,
   type ServerKey,
   STARTUP_SAMPLES,
 } from "./_scenarios.ts";
 import {
-  missingTool,
+  addWorktree,
+  capture,
+  findTools,
+  launchFor,
   READY_PATH,
-  type RunningServer,
-  type ServerEnv,
+  removeWorktree,
+  REPO,
+  type Server,
   startServer,
+  stopServer,
   type Tools,
+  treeRssKiB,
 } from "./_servers.ts";
-import {
-  DONE_SCRIPT,
-  gigabytesPerSecond,
-  requestsPerSecond,
-  runWrk,
-  totalErrors,
-  type WrkSummary,
-} from "./_wrk.ts";
+import { DONE_SCRIPT, gigabytesPerSecond, requestsPerSecond, runWrk, totalErrors } from "./_wrk.ts";
 
-/** This file's directory, with a trailing slash. */
-const BENCH_DIR = decodeURIComponent(new URL(".", import.meta.url).pathname);
+/** What every measurement needs. */
+interface Context {
+  readonly options: BenchOptions;
+  /** The selected servers that can run here, in table order. */
+  readonly servers: readonly ServerKey[];
+  readonly tools: Tools & { readonly wrk: string };
+  /** The run's temporary directory: corpus, wrk script, one prefix per server start. */
+  readonly tmp: string;
+  /** The checkout each portico server runs from. */
+  readonly checkouts: Partial<Record<ServerKey, string>>;
+  /** Aborted on Ctrl-C: every child gets SIGTERM. */
+  readonly signal: AbortSignal;
+}
 
-/** The report's default path. */
-const DEFAULT_OUT = `${BENCH_DIR}results.md`;
-
-/** Permissions the benchmark needs; reading another Deno process's /proc entries needs them all. */
-const PERMISSIONS = ["read", "write", "net", "env", "run", "sys", "ffi"] as const;
-
-/** A line of progress, on standard error so standard output carries only the report. */
 function progress(line: string): void {
   console.error(`bench: ${line}`);
 }
@@ -82,412 +81,314 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/**
- * The servers in the order of round `round` (0-based): each round starts one
- * server later, so no server always runs first or right after the same one.
- */
-function rotate<T>(items: readonly T[], round: number): T[] {
-  const shift = items.length === 0 ? 0 : round % items.length;
-  return [...items.slice(shift), ...items.slice(0, shift)];
-}
-
-/** The command line for the header, quoted where a shell would need it. */
-function commandLine(args: readonly string[]): string {
-  const quote = (arg: string) => /^[A-Za-z0-9_./:,=@%+-]+$/.test(arg) ? arg : `'${arg}'`;
-  return ["deno", "run", "-A", "bench/bench.ts", ...args.map(quote)].join(" ");
-}
-
-/** The JSON file next to the Markdown report. */
-function jsonPath(out: string): string {
-  return `${out.replace(/\.md$/, "")}.json`;
-}
-
-/** Rough length of a run in seconds: warm-up and rounds per server and scenario. */
-function estimateSeconds(options: BenchOptions, servers: readonly ServerKey[]): number {
-  let total = 0;
-  for (const key of options.scenarios) {
-    if (isLoadKey(key)) {
-      const count = servers.filter((server) => compares(key, server)).length;
-      total += count * (options.warmupMs + options.rounds * options.durationMs) / 1000 + count;
-    } else {
-      total += key === "rss" ? 3 * servers.length : STARTUP_SAMPLES;
-    }
-  }
-  return total;
+/** Starts a server on a free port with its own prefix directory. */
+async function start(context: Context, key: ServerKey, workers: number): Promise<Server> {
+  const port = freePort();
+  const prefix = await Deno.makeTempDir({ dir: context.tmp, prefix: `${key}-` });
+  await Deno.chmod(prefix, 0o755); // nginx's workers drop root privileges
+  const plan = {
+    key,
+    port,
+    workers,
+    corpus: `${context.tmp}/corpus`,
+    prefix,
+    checkout: context.checkouts[key] ?? REPO,
+  };
+  return await startServer(await launchFor(context.tools, plan), port, context.signal);
 }
 
 // ---------------------------------------------------------------------------
 // Load scenarios
 
-/** A scenario's extra request headers on one server, and a remark when they differ from the plan. */
-interface ScenarioHeaders {
-  readonly headers: string[];
-  readonly note: string | null;
-}
-
 /**
- * Extra request headers for a scenario on one server. For the 304 scenario
- * the validator is the server's own: its ETag, or for a server without ETags
- * (python's http.server) its Last-Modified date; either is checked to be
- * answered 304 first.
+ * The request headers of a scenario on one server: for the 304 scenario the
+ * server's own validator, its ETag or else (python) its Last-Modified date,
+ * checked to be answered 304.
  */
 async function scenarioHeaders(
-  scenario: LoadScenario,
-  server: RunningServer,
-): Promise<ScenarioHeaders> {
-  if (scenario.header === "close") return { headers: ["Connection: close"], note: null };
-  if (scenario.header === "none") return { headers: [], note: null };
-  const first = await get(server.port, scenario.path);
-  if (first.status !== 200) throw new Error(`GET ${scenario.path} answered ${first.status}`);
-  const etag = first.headers.get("etag");
-  const modified = first.headers.get("last-modified");
-  const field = etag !== null
-    ? `If-None-Match: ${etag}`
-    : modified !== null
-    ? `If-Modified-Since: ${modified}`
-    : null;
-  if (field === null) throw new Error(`GET ${scenario.path} has neither ETag nor Last-Modified`);
-  const second = await get(server.port, scenario.path, [field]);
-  if (second.status !== 304) throw new Error(`answered ${second.status} to ${field}`);
-  const note = etag === null
-    ? `${SERVER_LABELS[server.key]}, ${scenario.label}: it sends no ETag, so its run uses ` +
-      "If-Modified-Since with its Last-Modified date."
-    : null;
-  return { headers: [field], note };
-}
-
-/** A 304 carries only a head; more bytes per response mean full answers. */
-const MAX_304_BYTES = 1024;
-
-/** Why a finished run does not count, or null when it does. */
-function runProblem(scenario: LoadScenario, summary: WrkSummary): string | null {
-  if (summary.requests === 0) {
-    return `no response completed (${groupThousands(totalErrors(summary.errors))} errors)`;
+  key: LoadKey,
+  name: ServerKey,
+  server: Server,
+  notes: string[],
+): Promise<string[]> {
+  const scenario = LOAD_SCENARIOS[key];
+  if (scenario.header === "close") return ["Connection: close"];
+  if (scenario.header === "none") return [];
+  const { headers } = await get(server.port, scenario.path);
+  const etag = headers.get("etag");
+  const modified = headers.get("last-modified");
+  const field = etag !== null ? `If-None-Match: ${etag}` : `If-Modified-Since: ${modified}`;
+  if (etag === null && modified === null) throw new Error("neither ETag nor Last-Modified");
+  const { status } = await get(server.port, scenario.path, [field]);
+  if (status !== 304) throw new Error(`answered ${status} to ${field}`);
+  if (etag === null) {
+    notes.push(
+      `${SERVER_LABELS[name]}, ${scenario.label}: it sends no ETag, so its run uses ` +
+        "If-Modified-Since with its Last-Modified date.",
+    );
   }
-  if (scenario.header === "etag" && summary.bytes / summary.requests > MAX_304_BYTES) {
-    return "responses carried bodies: not answered 304";
-  }
-  return null;
+  return [field];
 }
 
-/** What a scenario run needs besides the options. */
-interface RunContext {
-  readonly env: ServerEnv;
-  readonly wrk: string;
-  readonly script: string;
-  readonly options: BenchOptions;
-}
-
-/** One wrk run against one server, never throwing. */
+/** One wrk run; a failure is recorded, never thrown. */
 async function measure(
-  context: RunContext,
-  scenario: LoadScenario,
-  server: RunningServer,
+  context: Context,
+  key: LoadKey,
+  server: Server,
   headers: readonly string[],
-  durationMs: number,
-): Promise<{ summary: WrkSummary | null; error: string | null }> {
-  if (server.child.hasExited()) return { summary: null, error: "the server had exited" };
+  seconds: number,
+): Promise<Pick<RunRecord, "summary" | "error">> {
+  const scenario = LOAD_SCENARIOS[key];
   try {
-    const summary = await runWrk(context.env.children, context.wrk, {
+    const summary = await runWrk(context.tools.wrk, {
       url: `http://127.0.0.1:${server.port}${scenario.path}`,
       threads: scenario.threads,
       connections: scenario.connections,
-      durationMs,
+      seconds,
       headers,
-      script: context.script,
-    });
-    const problem = runProblem(scenario, summary);
-    return problem === null ? { summary, error: null } : { summary: null, error: problem };
+      script: `${context.tmp}/done.lua`,
+    }, context.signal);
+    if (summary.requests === 0) {
+      return { summary: null, error: `no response (${totalErrors(summary.errors)} errors)` };
+    }
+    if (scenario.header === "validator" && summary.bytes / summary.requests > 1024) {
+      return { summary: null, error: "responses carried bodies: not answered 304" };
+    }
+    return { summary, error: null };
   } catch (error) {
     return { summary: null, error: message(error) };
   }
 }
 
-/** A progress line's account of one run. */
-function describeRun(
-  scenario: LoadScenario,
-  summary: WrkSummary | null,
-  error: string | null,
-): string {
-  if (summary === null) return `failed: ${error}`;
-  const rate = scenario.metric === "rps"
-    ? `${groupThousands(requestsPerSecond(summary))} req/s`
-    : `${significant(gigabytesPerSecond(summary))} GB/s`;
-  const errors = totalErrors(summary.errors);
-  return `${rate}, p99 ${significant(summary.latencyP99Us / 1000)} ms` +
-    (errors > 0 ? `, ${groupThousands(errors)} errors` : "");
-}
-
 /**
- * Runs one scenario: starts every server it compares, finds the request
- * headers for each, warms each up, then the measured rounds with the order
- * rotated every round. Servers that fail to start get failed rounds.
+ * Runs one scenario: starts every server it compares, warms each up, then
+ * the measured rounds, each round starting one server later than the last.
  */
-async function runScenario(
-  context: RunContext,
-  key: LoadKey,
-  servers: readonly ServerKey[],
-): Promise<{ records: RunRecord[]; notes: string[] }> {
-  const scenario: LoadScenario = LOAD_SCENARIOS[key];
-  const compared = servers.filter((server) => compares(key, server));
-  const started = new Map<ServerKey, RunningServer>();
-  const headers = new Map<ServerKey, string[]>();
-  const failures = new Map<ServerKey, string>();
+async function runScenario(context: Context, key: LoadKey, notes: string[]): Promise<RunRecord[]> {
+  const scenario = LOAD_SCENARIOS[key];
+  const { rounds, warmupS, durationS } = context.options;
+  const servers = context.servers.filter((server) => scenario.servers.includes(server));
+  const started: Server[] = [];
+  const ready = new Map<ServerKey, { server: Server; headers: string[] }>();
+  const failed = new Map<ServerKey, string>();
   const records: RunRecord[] = [];
-  const notes: string[] = [];
   try {
-    for (const server of compared) {
+    for (const name of servers) {
       try {
-        const running = await startServer(context.env, server, freePort(), scenario.workers);
-        started.set(server, running);
-        const extra = await scenarioHeaders(scenario, running);
-        headers.set(server, extra.headers);
-        if (extra.note !== null) notes.push(extra.note);
+        const server = await start(context, name, scenario.workers);
+        started.push(server);
+        ready.set(name, { server, headers: await scenarioHeaders(key, name, server, notes) });
       } catch (error) {
-        failures.set(server, message(error));
-        if (!context.env.children.closed) {
-          progress(`${scenario.label}, ${server}: ${message(error)}`);
-        }
+        failed.set(name, message(error));
       }
     }
-    if (context.options.warmupMs > 0) {
-      for (const [server, running] of started) {
-        if (failures.has(server)) continue;
-        await measure(
-          context,
-          scenario,
-          running,
-          headers.get(server) ?? [],
-          context.options.warmupMs,
-        );
+    if (warmupS > 0) {
+      for (const { server, headers } of ready.values()) {
+        await measure(context, key, server, headers, warmupS);
       }
     }
-    for (let round = 0; round < context.options.rounds; round++) {
-      for (const server of rotate(compared, round)) {
-        const running = started.get(server);
-        const failure = failures.get(server);
-        const { summary, error } = running === undefined || failure !== undefined
-          ? { summary: null, error: failure ?? "not started" }
-          : await measure(
-            context,
-            scenario,
-            running,
-            headers.get(server) ?? [],
-            context.options.durationMs,
-          );
-        records.push({ scenario: key, server, round: round + 1, summary, error });
-        if (context.env.children.closed) continue;
-        progress(
-          `${scenario.label}, round ${round + 1}/${context.options.rounds}, ${server}: ` +
-            describeRun(scenario, summary, error),
-        );
+    for (let round = 1; round <= rounds; round++) {
+      const shift = (round - 1) % servers.length;
+      for (const name of [...servers.slice(shift), ...servers.slice(0, shift)]) {
+        const entry = ready.get(name);
+        const { summary, error } = entry === undefined
+          ? { summary: null, error: failed.get(name) ?? "not started" }
+          : await measure(context, key, entry.server, entry.headers, durationS);
+        records.push({ scenario: key, server: name, round, summary, error });
+        const rate = summary === null
+          ? `failed: ${error}`
+          : scenario.metric === "rps"
+          ? `${groupThousands(requestsPerSecond(summary))} req/s`
+          : `${significant(gigabytesPerSecond(summary))} GB/s`;
+        progress(`${scenario.label}, round ${round}/${rounds}, ${name}: ${rate}`);
       }
     }
   } finally {
-    for (const running of started.values()) await context.env.children.stop(running.child);
+    for (const server of started) await stopServer(server);
   }
-  return { records, notes };
+  return records;
 }
 
 // ---------------------------------------------------------------------------
 // Memory and start-up
 
-/** Time the server gets to settle after start before the idle reading. */
-const SETTLE_MS = 500;
-
-/** Limits for opening the held connections (each, and all together). */
-const HOLD_LIMITS = { timeoutMs: 5_000, totalMs: 20_000 } as const;
-
-/** KiB as MiB for a progress line. */
-function mib(kib: number | null): string {
-  return kib === null ? "n/a" : `${significant(kib / 1024)} MiB`;
-}
-
-/** Why fewer connections than asked for were held open, or null. */
-function holdProblem(held: HeldConnections): string | null {
-  if (held.noKeepAlive) {
-    return "it closes every connection after its response (no keep-alive), " +
-      "so none could be held open for the loaded reading";
-  }
-  if (held.open.length >= HELD_CONNECTIONS) return null;
-  const closed = held.answered - held.open.length;
-  const reasons = [
-    closed > 0 ? `the server closed ${groupThousands(closed)} after answering` : "",
-    held.firstError === null ? "" : `a connection failed: ${held.firstError}`,
-  ].filter((reason) => reason !== "");
-  return `${groupThousands(held.open.length)} of ${groupThousands(HELD_CONNECTIONS)} ` +
-    `connections held open (${reasons.join("; ")})`;
-}
-
-/** Resident memory of one server idle and with 1,000 keep-alive connections open. */
-async function measureMemory(env: ServerEnv, server: ServerKey): Promise<MemoryRecord> {
-  const failed = (error: string): MemoryRecord => ({
-    server,
-    idleKiB: null,
-    loadedKiB: null,
-    processes: 0,
-    held: 0,
-    answered: 0,
-    error,
-  });
-  let running: RunningServer;
+/** Resident memory of one server idle, and with 1,000 keep-alive connections open. */
+async function measureMemory(context: Context, name: ServerKey): Promise<MemoryRecord> {
+  let server: Server;
   try {
-    running = await startServer(env, server, freePort(), 1);
+    server = await start(context, name, 1);
   } catch (error) {
-    return failed(message(error));
+    return { server: name, idleKiB: null, loadedKiB: null, held: 0, error: message(error) };
   }
   try {
-    await sleep(SETTLE_MS);
-    const idle = treeRss(running.child.pid);
-    const held = await holdConnections(running.port, READY_PATH, HELD_CONNECTIONS, HOLD_LIMITS);
+    await new Promise((resolve) => setTimeout(resolve, 500)); // let it settle after start
+    const idleKiB = treeRssKiB(server.pid);
+    const held = await holdConnections(server.port, READY_PATH, HELD_CONNECTIONS);
     try {
-      const loaded = treeRss(running.child.pid);
-      return {
-        server,
-        idleKiB: idle.kib,
-        loadedKiB: held.noKeepAlive ? null : loaded.kib,
-        processes: loaded.processes,
-        held: held.open.length,
-        answered: held.answered,
-        error: holdProblem(held),
-      };
+      const loadedKiB = held.noKeepAlive ? null : treeRssKiB(server.pid);
+      const error = held.noKeepAlive || held.open.length === HELD_CONNECTIONS
+        ? null
+        : `${held.open.length} of ${HELD_CONNECTIONS} connections held open ` +
+          `(${held.error ?? "the server closed the others"})`;
+      return { server: name, idleKiB, loadedKiB, held: held.open.length, error };
     } finally {
       closeAll(held.open);
     }
   } catch (error) {
-    return failed(message(error));
+    return { server: name, idleKiB: null, loadedKiB: null, held: 0, error: message(error) };
   } finally {
-    await env.children.stop(running.child);
+    await stopServer(server);
   }
 }
 
-/** ours' start-up time: spawn to first 200, several starts, polling every 2 ms. */
-async function measureStartup(env: ServerEnv): Promise<StartupRecord> {
-  const samplesMs: number[] = [];
-  for (let i = 0; i < STARTUP_SAMPLES; i++) {
-    let running: RunningServer;
-    try {
-      running = await startServer(env, "ours", freePort(), 1, 2);
-    } catch (error) {
-      return { samplesMs, error: message(error) };
+/**
+ * Start-up of each portico server: spawn to first 200, the servers
+ * alternated, after an untimed start of each (which fills Deno's cache for
+ * a fresh worktree).
+ */
+async function measureStartup(context: Context): Promise<StartupRecord[]> {
+  const servers = context.servers.filter((server) => PORTICO.includes(server));
+  const records = servers.map((server) => ({
+    server,
+    samplesMs: [] as number[],
+    error: null as string | null,
+  }));
+  for (let i = -1; i < STARTUP_SAMPLES; i++) {
+    for (const record of records.filter((record) => record.error === null)) {
+      try {
+        const server = await start(context, record.server, 1);
+        await stopServer(server);
+        if (i >= 0) record.samplesMs.push(server.startMs);
+      } catch (error) {
+        record.error = message(error);
+      }
     }
-    samplesMs.push(running.startMs);
-    await env.children.stop(running.child);
   }
-  return { samplesMs, error: null };
+  return records;
 }
 
 // ---------------------------------------------------------------------------
 // The run
 
-/** The tools, installing wrk and nginx with apt-get when missing (not with --smoke). */
-async function prepareTools(
-  bash: string,
-  options: BenchOptions,
-): Promise<{ tools: Tools; why: string }> {
-  const tools = await findTools(bash);
-  const wantsNginx = options.servers.includes("nginx");
-  if (options.smoke) return { tools, why: "--smoke does not install it" };
-  if (tools.wrk !== null && (!wantsNginx || tools.nginx !== null)) return { tools, why: "" };
-  const failure = await aptInstall();
-  return { tools: await findTools(bash), why: failure ?? "still missing after apt-get install" };
-}
-
-/** Servers that can run, and the others with the reason. */
-function availableServers(
-  options: BenchOptions,
-  tools: Tools,
-  why: string,
-): { servers: ServerKey[]; skipped: Array<{ server: ServerKey; reason: string }> } {
-  const servers: ServerKey[] = [];
-  const skipped: Array<{ server: ServerKey; reason: string }> = [];
-  for (const server of options.servers) {
-    const missing = missingTool(server, tools);
-    const reason = missing === null || why === "" ? missing : `${missing}: ${why}`;
-    if (reason === null) {
-      servers.push(server);
-    } else {
-      skipped.push({ server, reason });
-      console.log(`bench: skipping ${SERVER_LABELS[server]}: ${reason}`);
+/** The files served: 12 B of text, a 4 KiB HTML page, and binaries of random bytes. */
+async function writeCorpus(dir: string, withLarge: boolean): Promise<void> {
+  await Deno.mkdir(dir);
+  await Deno.writeTextFile(`${dir}/12b`, "hello world\n");
+  const open = "<!doctype html>\n<title>portico benchmark</title>\n";
+  const line = "<p>The quick brown fox jumps over the lazy dog.</p>\n";
+  const filler = line.repeat(4096 / line.length).slice(0, 4096 - open.length - 1);
+  await Deno.writeTextFile(`${dir}/4k.html`, `${open}${filler.padEnd(4096 - open.length - 1)}\n`);
+  const binaries = { "64k.bin": 1 / 16, "1m.bin": 1, ...(withLarge ? { "100m.bin": 100 } : {}) };
+  for (const [name, mib] of Object.entries(binaries)) {
+    using file = await Deno.open(`${dir}/${name}`, { write: true, create: true });
+    const chunk = new Uint8Array(Math.min(mib, 1) * 1024 * 1024);
+    for (let i = 0; i < Math.max(mib, 1); i++) {
+      // getRandomValues fills at most 64 KiB per call.
+      for (let at = 0; at < chunk.length; at += 65536) {
+        crypto.getRandomValues(chunk.subarray(at, at + 65536));
+      }
+      for (let done = 0; done < chunk.length;) done += await file.write(chunk.subarray(done));
     }
   }
-  return { servers, skipped };
 }
 
-/** Runs every selected scenario and measurement in `tmp` and returns the results. */
+/** The machine and versions, for the report's header. */
+async function describeMachine(tools: Tools): Promise<MachineInfo> {
+  const read = (path: string) => Deno.readTextFile(path).catch(() => "");
+  const cpu = /^model name\s*:\s*(.+)$/m.exec(await read("/proc/cpuinfo"))?.[1] ?? "unknown CPU";
+  const kib = Number(/^MemTotal:\s+([0-9]+) kB$/m.exec(await read("/proc/meminfo"))?.[1] ?? 0);
+  const memory = `${significant(kib / 1024 / 1024)} GiB memory`;
+  const kernel = `${Deno.build.os} ${Deno.osRelease()} (${Deno.build.arch})`;
+  const version = async (tool: string | null, args: string[], pattern: RegExp) => {
+    if (tool === null) return "not found";
+    const { stdout, stderr } = await capture(tool, args);
+    return pattern.exec(stdout + stderr)?.[1] ?? "unknown";
+  };
+  return {
+    hardware: `${cpu.trim()}, ${navigator.hardwareConcurrency} cores, ${memory}, ${kernel}`,
+    versions: [
+      `Deno ${Deno.version.deno}`,
+      `nginx ${await version(tools.nginx, ["-v"], /nginx\/(\S+)/)}`,
+      `wrk ${await version(tools.wrk, ["-v"], /^wrk (\S+)/m)}`,
+      `Python ${await version(tools.python, ["--version"], /Python (\S+)/)}`,
+    ].join(", "),
+  };
+}
+
+/** Every selected measurement, in table order. */
 async function measureAll(
-  options: BenchOptions,
-  args: readonly string[],
-  tools: Tools & { readonly wrk: string },
-  children: Children,
-  tmp: string,
-  available: ReturnType<typeof availableServers>,
+  context: Context,
+  header: Pick<BenchResults, "command" | "base" | "skipped">,
 ): Promise<BenchResults> {
-  const corpus = `${tmp}/corpus`;
-  await Deno.mkdir(corpus);
-  await writeCorpus(corpus, options.scenarios.includes("100m"));
-  const script = `${tmp}/done.lua`;
-  await Deno.writeTextFile(script, DONE_SCRIPT);
-  const env: ServerEnv = { children, tools, tmp, corpus };
-  const context: RunContext = { env, wrk: tools.wrk, script, options };
-  const { servers } = available;
+  const { options, servers, tmp } = context;
+  await writeCorpus(`${tmp}/corpus`, options.scenarios.includes("100m"));
+  await Deno.writeTextFile(`${tmp}/done.lua`, DONE_SCRIPT);
   const runs: RunRecord[] = [];
   const notes: string[] = [];
-  for (const key of options.scenarios) {
-    if (!isLoadKey(key)) continue;
-    if (!servers.some((server) => compares(key, server))) {
-      notes.push(`${LOAD_SCENARIOS[key].label}: none of its servers was selected.`);
-      continue;
-    }
-    const outcome = await runScenario(context, key, servers);
-    runs.push(...outcome.records);
-    notes.push(...outcome.notes);
+  for (const key of options.scenarios.filter(isLoadKey)) {
+    runs.push(...await runScenario(context, key, notes));
   }
   const memory: MemoryRecord[] = [];
   if (options.scenarios.includes("rss")) {
     for (const server of servers) {
-      const record = await measureMemory(env, server);
+      const record = await measureMemory(context, server);
       memory.push(record);
-      progress(
-        `memory, ${server}: idle ${mib(record.idleKiB)}, ` +
-          `with ${record.held} connections held ${mib(record.loadedKiB)}` +
-          (record.error === null ? "" : ` (${record.error})`),
-      );
+      const mib = (kib: number | null) => kib === null ? "n/a" : `${significant(kib / 1024)} MiB`;
+      const loaded = `${record.held} connections ${mib(record.loadedKiB)}`;
+      progress(`memory, ${server}: idle ${mib(record.idleKiB)}, ${loaded}`);
     }
   }
-  let startup: StartupRecord | null = null;
-  if (options.scenarios.includes("startup") && servers.includes("ours")) {
-    startup = await measureStartup(env);
-    progress(`start-up, ours: ${startup.samplesMs.map((ms) => significant(ms)).join(", ")} ms`);
+  const startup = options.scenarios.includes("startup") ? await measureStartup(context) : [];
+  for (const record of startup) {
+    progress(`start-up, ${record.server}: ${record.samplesMs.map(significant).join(", ")} ms`);
   }
   return {
     date: new Date().toISOString(),
-    machine: await describeMachine(tools),
-    command: commandLine(args),
+    machine: await describeMachine(context.tools),
+    ...header,
     rounds: options.rounds,
-    durationMs: options.durationMs,
-    warmupMs: options.warmupMs,
+    durationS: options.durationS,
+    warmupS: options.warmupS,
     scenarios: options.scenarios,
     servers,
-    skipped: available.skipped,
     runs,
     memory,
-    startup,
-    notes,
+    startup: startup.filter((record) => PORTICO.includes(record.server)),
+    notes: [...new Set(notes)],
   };
 }
 
-/** Writes the report and the JSON; returns false (after saying why) when it cannot. */
-async function writeResults(out: string, report: string, results: BenchResults): Promise<boolean> {
-  try {
-    await Deno.writeTextFile(out, report);
-    await Deno.writeTextFile(jsonPath(out), `${JSON.stringify(results, null, 2)}\n`);
-    console.log(`bench: wrote ${out} and ${jsonPath(out)}`);
-    return true;
-  } catch (error) {
-    console.error(`bench: cannot write the report: ${message(error)}`);
-    return false;
+/** The report aligned by `deno fmt` with this repository's settings; as it is when that fails. */
+async function formatMarkdown(markdown: string): Promise<string> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["fmt", "--ext", "md", "-"],
+    cwd: REPO,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(markdown));
+  await writer.close();
+  const { code, stdout } = await child.output();
+  return code === 0 ? new TextDecoder().decode(stdout) : markdown;
+}
+
+/** The tools, installing wrk and nginx with apt-get when they are missing (not with --smoke). */
+async function prepareTools(options: BenchOptions): Promise<{ tools: Tools; why: string }> {
+  const tools = findTools();
+  if (tools.wrk !== null && (tools.nginx !== null || !options.servers.includes("nginx"))) {
+    return { tools, why: "" };
   }
+  if (options.smoke) return { tools, why: "--smoke does not install it" };
+  progress("wrk or nginx missing; running apt-get install -y wrk nginx-light");
+  const apt = await capture("apt-get", ["install", "-y", "wrk", "nginx-light"], {
+    env: { DEBIAN_FRONTEND: "noninteractive" },
+  });
+  const why = apt.code === 0
+    ? "still missing after apt-get install"
+    : `apt-get install failed: ${apt.stderr.trim().split("\n").at(-1)}`;
+  return { tools: findTools(), why };
 }
 
 /**
@@ -499,7 +400,7 @@ async function writeResults(out: string, report: string, results: BenchResults):
 export async function main(args: readonly string[]): Promise<number> {
   let options: BenchOptions;
   try {
-    options = parseOptions(args, DEFAULT_OUT);
+    options = parseOptions(args, `${REPO}bench/results.md`);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     console.error(`bench: ${error.message}`);
@@ -509,75 +410,82 @@ export async function main(args: readonly string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const missing = PERMISSIONS.filter((name) =>
-    Deno.permissions.querySync({ name }).state !== "granted"
-  );
-  if (missing.length > 0) {
-    console.error(`bench: run with --allow-all (-A); missing: ${missing.join(", ")}`);
+  if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
+    console.error("bench: run with --allow-all (-A): it reads /proc of Deno processes");
     return 2;
   }
-  const bash = which("bash");
-  if (bash === null) {
-    console.error("bench: bash not found (it starts every child with a raised fd limit)");
-    return 1;
-  }
-  const { tools, why } = await prepareTools(bash, options);
+  const { tools, why } = await prepareTools(options);
   const wrk = tools.wrk;
   if (wrk === null) {
     console.log(`bench: skipped: wrk not found (${why})`);
     return options.smoke ? 0 : 1;
   }
-  const available = availableServers(options, tools, why);
-  if (available.servers.length === 0) {
-    console.error("bench: none of the selected servers can run here");
-    return 1;
-  }
-  const estimate = estimateSeconds(options, available.servers);
-  progress(
-    `about ${estimate < 90 ? `${Math.ceil(estimate)} s` : `${Math.round(estimate / 60)} min`} ` +
-      `(${available.servers.join(", ")}; ${options.rounds} × ` +
-      `${options.durationMs / 1000} s per server and scenario)`,
-  );
+  const missing = (server: ServerKey) =>
+    server === "nginx" && tools.nginx === null || server === "python" && tools.python === null;
+  const skipped = options.servers.filter(missing).map((server) => ({
+    server,
+    reason: `${server === "nginx" ? "nginx" : "python3"} not found${why === "" ? "" : `: ${why}`}`,
+  }));
+  const servers = options.servers.filter((server) => !missing(server));
+  for (const { server, reason } of skipped) progress(`${server}: not run (${reason})`);
 
   const tmp = await Deno.makeTempDir({ prefix: "portico-bench-" });
-  // nginx's workers drop root privileges; they must be able to reach the corpus.
-  await Deno.chmod(tmp, 0o755);
-  const children = new Children(bash);
+  await Deno.chmod(tmp, 0o755); // nginx's workers drop root privileges
+  const abort = new AbortController();
+  const worktree = `${tmp}/base-checkout`;
   let cleaned: Promise<void> | null = null;
   const cleanup = () =>
     cleaned ??= (async () => {
-      await children.stopAll();
+      abort.abort();
+      // Git made the directory only if it registered the worktree.
+      if (await Deno.stat(worktree).then(() => true, () => false)) {
+        await removeWorktree(worktree).catch((error) => {
+          console.error(`bench: ${message(error)}; run: git worktree remove --force ${worktree}`);
+        });
+      }
       await Deno.remove(tmp, { recursive: true }).catch(() => {});
     })();
   const signals = [["SIGINT", 130], ["SIGTERM", 143]] as const;
   const handlers = signals.map(([signal, code]) => {
     const handler = () => {
-      progress(`${signal}: stopping servers and removing ${tmp}`);
+      progress(`${signal}: stopping servers, removing ${tmp}`);
       cleanup().finally(() => Deno.exit(code));
     };
     Deno.addSignalListener(signal, handler);
     return [signal, handler] as const;
   });
   try {
-    const results = await measureAll(options, args, { ...tools, wrk }, children, tmp, available);
-    const report = formatReport(results);
-    console.log(report);
-    if (options.out === null) {
-      console.log("bench: not written (--smoke writes only to a path given with --out)");
-      return 0;
+    let base: BenchResults["base"] = null;
+    if (options.base !== null) {
+      base = { rev: options.base, commit: await addWorktree(options.base, worktree) };
+      progress(`base: ${base.rev} (commit ${base.commit}) checked out in ${worktree}`);
     }
-    return await writeResults(options.out, report, results) ? 0 : 1;
+    const checkouts = base === null ? {} : { base: worktree };
+    const context = {
+      options,
+      servers,
+      tools: { ...tools, wrk },
+      tmp,
+      checkouts,
+      signal: abort.signal,
+    };
+    const command = ["deno", "run", "-A", "bench/bench.ts", ...args].join(" ");
+    const results = await measureAll(context, { command, base, skipped });
+    const report = await formatMarkdown(formatReport(results));
+    console.log(report);
+    if (options.out === null) return 0;
+    const json = `${options.out.replace(/\.md$/, "")}.json`;
+    await Deno.writeTextFile(options.out, report);
+    await Deno.writeTextFile(json, `${JSON.stringify(results, null, 2)}\n`);
+    console.log(`bench: wrote ${options.out} and ${json}`);
+    return 0;
+  } catch (error) {
+    console.error(`bench: ${message(error)}`);
+    return 1;
   } finally {
     await cleanup();
     for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
   }
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await main(Deno.args));
-  } catch (error) {
-    console.error(`bench: ${message(error)}`);
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -6,18 +6,10 @@
  * @module
  */
 
-import type { Handler } from "./connection.ts";
 import { resolve, toFileUrl } from "./deps.ts";
+import { UserError } from "./errors.ts";
+import type { Handler } from "./handler.ts";
 import { describeError, firstLine } from "./log.ts";
-
-/** An application module that cannot be used; the message is one line for the user. */
-export class AppError extends Error {
-  /** @param message What is wrong and what to do. */
-  constructor(message: string) {
-    super(message);
-    this.name = "AppError";
-  }
-}
 
 /**
  * The handler a module exports as its default: a function, or an object
@@ -26,7 +18,7 @@ export class AppError extends Error {
  * @param exports The module namespace.
  * @param name How to name the module in an error.
  * @returns The handler.
- * @throws {AppError} When the default export is neither.
+ * @throws {UserError} When the default export is neither.
  *
  * @example
  * ```ts
@@ -43,7 +35,7 @@ export function appHandler(exports: Record<string, unknown>, name: string): Hand
     }
   }
   const found = app === undefined ? "no default export" : `a default export of type ${kind(app)}`;
-  throw new AppError(
+  throw new UserError(
     `app ${name} has ${found}; export default a function (request) => Response ` +
       `or an object with a fetch(request) method`,
   );
@@ -55,17 +47,17 @@ export function appHandler(exports: Record<string, unknown>, name: string): Hand
  * @param path The module's path, relative to the working directory.
  * @param name How to name the module in an error.
  * @returns The absolute path.
- * @throws {AppError} When there is no such file or it cannot be read.
+ * @throws {UserError} When there is no such file or it cannot be read.
  */
 export async function findApp(path: string, name: string = path): Promise<string> {
   const file = resolve(path);
   try {
     const info = await Deno.stat(file);
-    if (!info.isFile) throw new AppError(`app ${name} is not a file`);
+    if (!info.isFile) throw new UserError(`app ${name} is not a file`);
   } catch (error) {
-    if (error instanceof AppError) throw error;
-    if (error instanceof Deno.errors.NotFound) throw new AppError(`app ${name} does not exist`);
-    throw new AppError(`cannot read app ${name}: ${describeError(error)}`);
+    if (error instanceof UserError) throw error;
+    if (error instanceof Deno.errors.NotFound) throw new UserError(`app ${name} does not exist`);
+    throw new UserError(`cannot read app ${name}: ${describeError(error)}`);
   }
   return file;
 }
@@ -77,7 +69,7 @@ export async function findApp(path: string, name: string = path): Promise<string
  * @param path The module's path.
  * @param name How to name the module in an error (the path as the user gave it).
  * @returns The handler.
- * @throws {AppError} When the file is missing, fails to load, or exports no handler.
+ * @throws {UserError} When the file is missing, fails to load, or exports no handler.
  */
 export async function loadApp(path: string, name: string = path): Promise<Handler> {
   const file = await findApp(path, name);
@@ -85,7 +77,7 @@ export async function loadApp(path: string, name: string = path): Promise<Handle
   try {
     exports = await import(toFileUrl(file).href);
   } catch (error) {
-    throw new AppError(`cannot load app ${name}: ${firstLine(describeError(error))}`);
+    throw new UserError(`cannot load app ${name}: ${firstLine(describeError(error))}`);
   }
   return appHandler(exports, name);
 }

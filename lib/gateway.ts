@@ -7,8 +7,10 @@
  * @module
  */
 
-import type { Handler, Shortcut } from "./connection.ts";
-import { type StaticLookup, type StaticOptions, staticSite } from "./static/handler.ts";
+import type { Handler } from "./handler.ts";
+import type { Shortcut } from "./http/connection.ts";
+import { preparedShortcut } from "./prepared.ts";
+import { type StaticLookup, type StaticOptions, staticSite } from "./static/mod.ts";
 
 /**
  * Combines a static lookup and an application into one handler.
@@ -29,7 +31,7 @@ export function gateway(files: StaticLookup, app: Handler): Handler {
   };
 }
 
-/** What a server runs: the handler, and the static layer's shortcut when there is one. */
+/** What a server runs: the handler, and the fast path for cached files when there is one. */
 export interface Site {
   /** Answers every request. */
   readonly handler: Handler;
@@ -60,5 +62,5 @@ export function site(app: Handler | null, root: string | null, options: StaticOp
   }
   const files = staticSite(root, options);
   const handler = app === null ? files.handler : gateway(files.lookup, app);
-  return { handler, shortcut: files.shortcut };
+  return { handler, shortcut: files.cache === null ? null : preparedShortcut(files.cache) };
 }

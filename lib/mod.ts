@@ -30,9 +30,17 @@
  * @module
  */
 
-import { DEFAULT_HOST, DEFAULT_LIMITS, DEFAULT_PORT, type Limits } from "./config.ts";
-import { authority, type ErrorHandler, type Handler, type ServeInfo } from "./connection.ts";
+import { authority } from "./address.ts";
+import {
+  DEFAULT_HOST,
+  DEFAULT_LIMITS,
+  DEFAULT_PORT,
+  DEFAULT_TUNING,
+  type Limits,
+  type Tuning,
+} from "./config.ts";
 import { HttpError } from "./errors.ts";
+import type { ErrorHandler, Handler, ServeInfo } from "./handler.ts";
 import { site } from "./gateway.ts";
 import { consoleLogger, type Logger } from "./log.ts";
 import { listen, type Server } from "./server.ts";
@@ -44,9 +52,9 @@ import {
   staticLookup,
   type StaticMiss,
   type StaticOptions,
-} from "./static/handler.ts";
+} from "./static/mod.ts";
 
-export { DEFAULT_LIMITS, HttpError, serveStatic, staticLookup };
+export { DEFAULT_LIMITS, DEFAULT_TUNING, HttpError, serveStatic, staticLookup };
 export type {
   ErrorHandler,
   Handler,
@@ -59,6 +67,7 @@ export type {
   StaticLookup,
   StaticMiss,
   StaticOptions,
+  Tuning,
 };
 
 /** Options for {@linkcode serve}. At least one of `handler` and `root` is needed. */
@@ -84,6 +93,11 @@ export interface ServeOptions {
   onError?: ErrorHandler;
   /** Limits and timeouts; unset fields keep {@linkcode DEFAULT_LIMITS}. */
   limits?: Partial<Limits>;
+  /**
+   * The hot-file cache and the file buffers; unset fields keep
+   * {@linkcode DEFAULT_TUNING}. `static.cache` (false, or sizes) wins for the cache.
+   */
+  tuning?: Partial<Tuning>;
   /** Where access lines and faults go; by default faults go to standard error. */
   logger?: Logger;
 }
@@ -112,11 +126,8 @@ export interface ServeOptions {
 export function serve(options: ServeOptions): Server {
   const { handler, root } = options;
   const logger = options.logger ?? consoleLogger({ quiet: true });
-  const limits = { ...DEFAULT_LIMITS, ...options.limits };
-  const cache = {
-    maxTotalBytes: limits.cacheBytes,
-    maxFileBytes: limits.cacheFileBytes,
-  };
+  const tuning = { ...DEFAULT_TUNING, ...options.tuning };
+  const cache = { cacheBytes: tuning.cacheBytes, cacheFileBytes: tuning.cacheFileBytes };
   const served = site(handler ?? null, root ?? null, { logger, cache, ...options.static });
 
   const server = listen({
@@ -125,6 +136,7 @@ export function serve(options: ServeOptions): Server {
     handler: served.handler,
     shortcut: served.shortcut,
     limits: options.limits,
+    tuning,
     logger,
     onError: options.onError,
   });

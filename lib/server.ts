@@ -6,20 +6,19 @@
  * @module
  */
 
-import { DEFAULT_LIMITS, type Limits, SERVER_NAME } from "./config.ts";
 import {
-  type ErrorHandler,
-  type Handler,
-  isDisconnect,
-  serveConnection,
-  type Shortcut,
-} from "./connection.ts";
+  DEFAULT_LIMITS,
+  DEFAULT_TUNING,
+  type Limits,
+  SERVER_NAME,
+  type Tuning,
+  VERSION,
+} from "./config.ts";
+import { isDisconnect } from "./errors.ts";
+import type { ErrorHandler, Handler } from "./handler.ts";
 import { BufferPool } from "./http/buffer_pool.ts";
+import { type ConnectionOptions, serveConnection, type Shortcut } from "./http/connection.ts";
 import { type Logger, silentLogger } from "./log.ts";
-import denoJson from "../deno.json" with { type: "json" };
-
-/** The product's version, from `deno.json`. */
-export const VERSION: string = denoJson.version;
 
 /** Options for {@linkcode listen}. */
 export interface ListenOptions {
@@ -31,6 +30,8 @@ export interface ListenOptions {
   handler: Handler;
   /** Limits and timeouts; unset fields keep their defaults. */
   limits?: Partial<Limits>;
+  /** File buffers (the cache belongs to the static layer); unset fields keep their defaults. */
+  tuning?: Partial<Tuning>;
   /** Where access lines and faults go; silent by default. */
   logger?: Logger;
   /** Answers for a handler that throws; by default a logged 500. */
@@ -90,119 +91,179 @@ export function listen(options: ListenOptions): Server {
     port: options.port,
     ...(options.reusePort ? { reusePort: true } : {}),
   });
-  const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
-  const logger = options.logger ?? silentLogger;
-  const closing = new AbortController();
-  const connectionOptions = {
-    limits,
-    logger,
-    server: `${SERVER_NAME}/${VERSION}`,
-    onError: options.onError,
-    closing: closing.signal,
-    shortcut: options.shortcut ?? undefined,
-    buffers: new BufferPool(limits.fileBufferBytes, limits.fileBuffers),
-  };
-  const open = new Set<Deno.Conn>();
-  const serving = new Set<Promise<void>>();
-  /** Resolved when a connection ends (a slot frees up) or the server stops. */
-  let slotFreed: PromiseWithResolvers<void> | null = null;
-  /** Resolved when the shutdown deadline has passed and every connection was closed. */
-  const forced = Promise.withResolvers<void>();
+  return new TcpServer(listener, options);
+}
 
-  const acceptLoop = async (): Promise<void> => {
-    let backoff = 0;
-    let lastReport = -Infinity;
-    let unreported = 0;
-    while (!closing.signal.aborted) {
-      if (open.size >= limits.maxConnections) {
+/** One listener, its accept loop and the connections it serves. */
+class TcpServer implements Server {
+  readonly addr: Deno.NetAddr;
+  readonly finished: Promise<void>;
+  readonly #listener: Deno.Listener;
+  readonly #handler: Handler;
+  readonly #limits: Limits;
+  readonly #logger: Logger;
+  readonly #closing = new AbortController();
+  readonly #connectionOptions: ConnectionOptions;
+  readonly #open = new Set<Deno.Conn>();
+  readonly #serving = new Set<Promise<void>>();
+  readonly #failures: AcceptFailures;
+  /** Resolved when a connection ends (a slot frees up) or the server stops. */
+  #slotFreed: PromiseWithResolvers<void> | null = null;
+  /** Resolved when the shutdown deadline has passed and every connection was closed. */
+  readonly #forced = Promise.withResolvers<void>();
+  #stopping: Promise<void> | null = null;
+
+  constructor(listener: Deno.Listener, options: ListenOptions) {
+    this.addr = listener.addr as Deno.NetAddr;
+    this.#listener = listener;
+    this.#handler = options.handler;
+    this.#limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.#logger = options.logger ?? silentLogger;
+    this.#failures = new AcceptFailures(this.#logger);
+    const tuning: Tuning = { ...DEFAULT_TUNING, ...options.tuning };
+    this.#connectionOptions = {
+      limits: this.#limits,
+      logger: this.#logger,
+      server: `${SERVER_NAME}/${VERSION}`,
+      onError: options.onError,
+      closing: this.#closing.signal,
+      shortcut: options.shortcut ?? undefined,
+      buffers: new BufferPool(tuning.fileBufferBytes, tuning.fileBuffers),
+    };
+    this.finished = this.#run();
+  }
+
+  get connections(): number {
+    return this.#open.size;
+  }
+
+  shutdown(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.shutdown();
+  }
+
+  /** Accepts until shutdown, then waits for the connections to end. */
+  async #run(): Promise<void> {
+    while (!this.#closing.signal.aborted) {
+      if (this.#open.size >= this.#limits.maxConnections) {
         // At the cap, new clients wait in the listen backlog rather than be refused.
-        slotFreed ??= Promise.withResolvers<void>();
-        await slotFreed.promise;
+        this.#slotFreed ??= Promise.withResolvers<void>();
+        await this.#slotFreed.promise;
         continue;
       }
-      let conn: Deno.Conn;
-      try {
-        conn = await listener.accept();
-        backoff = 0;
-      } catch (error) {
-        if (closing.signal.aborted || error instanceof Deno.errors.BadResource) break;
-        if (isDisconnect(error)) continue;
-        // Out of descriptors (EMFILE) and the like: pause and try again, and
-        // say so at most once a minute however often it fails.
-        unreported++;
-        if (performance.now() - lastReport >= ACCEPT_REPORT_INTERVAL_MS) {
-          const times = unreported === 1 ? "" : ` (${unreported} times since the last report)`;
-          logger.error(
-            `accepting connections failed${times}; retrying every ${ACCEPT_BACKOFF_MIN_MS}` +
-              `-${ACCEPT_BACKOFF_MAX_MS} ms until it succeeds`,
-            error,
-          );
-          lastReport = performance.now();
-          unreported = 0;
-        }
-        backoff = Math.min(Math.max(backoff * 2, ACCEPT_BACKOFF_MIN_MS), ACCEPT_BACKOFF_MAX_MS);
-        await new Promise((resolve) => setTimeout(resolve, backoff));
-        continue;
-      }
-      try {
-        (conn as Deno.TcpConn).setNoDelay?.(true);
-      } catch {
-        // The client may already be gone.
-      }
-      open.add(conn);
-      const task = serveConnection(conn, options.handler, connectionOptions).finally(() => {
-        open.delete(conn);
-        serving.delete(task);
-        slotFreed?.resolve();
-        slotFreed = null;
-      });
-      serving.add(task);
+      const conn = await this.#accept();
+      if (conn === "stop") break;
+      if (conn !== null) this.#serve(conn);
     }
     // Connections end by themselves (idle ones at once, busy ones after their
     // response) unless the deadline closes them first; a handler still
     // running after that cannot hold the server up.
     const allEnded = (async () => {
-      while (serving.size > 0) await Promise.allSettled([...serving]);
+      while (this.#serving.size > 0) await Promise.allSettled([...this.#serving]);
     })();
-    await Promise.race([allEnded, forced.promise]);
-  };
+    await Promise.race([allEnded, this.#forced.promise]);
+  }
 
-  const finished = acceptLoop();
-  let stopping: Promise<void> | null = null;
-  const shutdown = (): Promise<void> => {
-    stopping ??= (async () => {
-      closing.abort();
-      slotFreed?.resolve();
-      try {
-        listener.close();
-      } catch {
-        // Already closed.
-      }
-      const deadline = setTimeout(() => {
-        for (const conn of open) {
-          try {
-            conn.close();
-          } catch {
-            // Already closed.
-          }
+  /**
+   * The next connection; null after a failure that passes (out of
+   * descriptors, a client gone before it was accepted), "stop" once the
+   * listener is closed.
+   */
+  async #accept(): Promise<Deno.Conn | null | "stop"> {
+    try {
+      const conn = await this.#listener.accept();
+      this.#failures.succeeded();
+      return conn;
+    } catch (error) {
+      if (this.#closing.signal.aborted || error instanceof Deno.errors.BadResource) return "stop";
+      if (!isDisconnect(error)) await this.#failures.failed(error);
+      return null;
+    }
+  }
+
+  #serve(conn: Deno.Conn): void {
+    try {
+      (conn as Deno.TcpConn).setNoDelay?.(true);
+    } catch {
+      // The client may already be gone.
+    }
+    this.#open.add(conn);
+    const task = serveConnection(conn, this.#handler, this.#connectionOptions).finally(() => {
+      this.#open.delete(conn);
+      this.#serving.delete(task);
+      this.#slotFreed?.resolve();
+      this.#slotFreed = null;
+    });
+    this.#serving.add(task);
+  }
+
+  async #stop(): Promise<void> {
+    this.#closing.abort();
+    this.#slotFreed?.resolve();
+    try {
+      this.#listener.close();
+    } catch {
+      // Already closed.
+    }
+    const deadline = setTimeout(() => {
+      for (const conn of this.#open) {
+        try {
+          conn.close();
+        } catch {
+          // Already closed.
         }
-        forced.resolve();
-      }, limits.shutdownTimeoutMs);
-      try {
-        await finished;
-      } finally {
-        clearTimeout(deadline);
       }
-    })();
-    return stopping;
-  };
-  return {
-    addr: listener.addr as Deno.NetAddr,
-    finished,
-    get connections() {
-      return open.size;
-    },
-    shutdown,
-    [Symbol.asyncDispose]: shutdown,
-  };
+      this.#forced.resolve();
+    }, this.#limits.shutdownTimeoutMs);
+    try {
+      await this.finished;
+    } finally {
+      clearTimeout(deadline);
+    }
+  }
+}
+
+/**
+ * Accept failures (such as too many open files): the loop pauses from
+ * {@linkcode ACCEPT_BACKOFF_MIN_MS}, doubling up to
+ * {@linkcode ACCEPT_BACKOFF_MAX_MS}, so it neither spins nor exits, and the
+ * failure is logged at most once a minute however often it recurs.
+ */
+class AcceptFailures {
+  readonly #logger: Logger;
+  #backoff = 0;
+  #lastReport = -Infinity;
+  #unreported = 0;
+
+  constructor(logger: Logger) {
+    this.#logger = logger;
+  }
+
+  succeeded(): void {
+    this.#backoff = 0;
+  }
+
+  async failed(error: unknown): Promise<void> {
+    this.#unreported++;
+    if (performance.now() - this.#lastReport >= ACCEPT_REPORT_INTERVAL_MS) {
+      const n = this.#unreported;
+      const times = n === 1 ? "" : ` (${n} times since the last report)`;
+      this.#logger.error(
+        `accepting connections failed${times}; retrying every ${ACCEPT_BACKOFF_MIN_MS}` +
+          `-${ACCEPT_BACKOFF_MAX_MS} ms until it succeeds`,
+        error,
+      );
+      this.#lastReport = performance.now();
+      this.#unreported = 0;
+    }
+    this.#backoff = Math.min(
+      Math.max(this.#backoff * 2, ACCEPT_BACKOFF_MIN_MS),
+      ACCEPT_BACKOFF_MAX_MS,
+    );
+    await new Promise((resolve) => setTimeout(resolve, this.#backoff));
+  }
 }

@@ -7,15 +7,15 @@
  * @module
  */
 
-import { AppError, findApp } from "./app.ts";
-import { CliError, type CliOptions, HELP_TEXT, parseCli } from "./cli.ts";
-import { SERVER_NAME } from "./config.ts";
-import { authority } from "./connection.ts";
+import { authority } from "./address.ts";
+import { findApp } from "./app.ts";
+import { type CliOptions, HELP_TEXT, parseCli } from "./cli.ts";
+import { SERVER_NAME, VERSION } from "./config.ts";
 import { dirname, fromFileUrl, resolve } from "./deps.ts";
+import { UserError } from "./errors.ts";
+import { explainListenError } from "./listen_error.ts";
 import { consoleLogger, describeError } from "./log.ts";
-import { VERSION } from "./server.ts";
-import { StartError, startWorkers, type WorkerPool } from "./supervisor.ts";
-import { explainListenError } from "./worker.ts";
+import { startWorkers, type WorkerPool } from "./supervisor.ts";
 
 /** The site bundled next to the program (in a checkout, or inside a compiled binary). */
 const BUNDLED_ROOT = fromFileUrl(new URL("../www", import.meta.url));
@@ -26,26 +26,26 @@ const BUNDLED_ROOT = fromFileUrl(new URL("../www", import.meta.url));
  *
  * @param options The parsed options.
  * @returns The absolute root.
- * @throws {CliError} When the root does not exist, is not a directory or cannot be read.
+ * @throws {UserError} When the root does not exist, is not a directory or cannot be read.
  */
 export async function findRoot(options: CliOptions): Promise<string> {
   const root = resolve(options.root);
   try {
     const info = await Deno.stat(root);
     if (!info.isDirectory) {
-      throw new CliError(`root ${root} is not a directory; pass --root DIR with a folder`);
+      throw new UserError(`root ${root} is not a directory; pass --root DIR with a folder`);
     }
     return root;
   } catch (error) {
-    if (error instanceof CliError) throw error;
+    if (error instanceof UserError) throw error;
     if (error instanceof Deno.errors.NotFound) {
       if (!options.rootGiven) return BUNDLED_ROOT;
-      throw new CliError(`root ${root} does not exist; create it or pass --root DIR`);
+      throw new UserError(`root ${root} does not exist; create it or pass --root DIR`);
     }
     if (error instanceof Deno.errors.PermissionDenied) {
-      throw new CliError(`cannot read root ${root}: permission denied (allow reading it)`);
+      throw new UserError(`cannot read root ${root}: permission denied (allow reading it)`);
     }
-    throw new CliError(`cannot use root ${root}: ${describeError(error)}`);
+    throw new UserError(`cannot use root ${root}: ${describeError(error)}`);
   }
 }
 
@@ -101,7 +101,7 @@ export async function readablePaths(root: string | null, app: string | null): Pr
  * `reusePort`, which would also let them share it, silently, with another
  * program that uses the option; a plain bind first refuses that case.
  *
- * @throws {CliError} When the port is taken (or cannot be bound at all).
+ * @throws {UserError} When the port is taken (or cannot be bound at all).
  */
 function ensurePortFree(hostname: string, port: number): void {
   try {
@@ -136,7 +136,7 @@ export async function run(args: readonly string[]): Promise<number> {
     const app = options.app === null ? null : await findApp(options.app);
     const root = app === null || options.rootGiven ? await findRoot(options) : null;
     if (options.workers > 1 && typeof Deno.listenDatagram !== "function") {
-      throw new CliError(
+      throw new UserError(
         "--workers above 1 needs Deno's --unstable-net flag (deno task serve has it)",
       );
     }
@@ -147,6 +147,7 @@ export async function run(args: readonly string[]): Promise<number> {
       hostname: options.hostname,
       port: options.port,
       limits: options.limits,
+      tuning: options.tuning,
       quiet: options.quiet,
     };
     if (options.workers > 1 && options.port !== 0) ensurePortFree(options.hostname, options.port);
@@ -157,11 +158,7 @@ export async function run(args: readonly string[]): Promise<number> {
     console.log(`${SERVER_NAME} ${VERSION} serving ${what}${workers}`);
     for (const url of reachableUrls(pool.addr)) console.log(`  ${url}`);
   } catch (error) {
-    if (error instanceof CliError || error instanceof AppError) {
-      console.error(`${SERVER_NAME}: ${error.message}`);
-      return 2;
-    }
-    if (error instanceof StartError) {
+    if (error instanceof UserError) {
       console.error(`${SERVER_NAME}: ${error.message}`);
       return error.exitCode;
     }
@@ -170,7 +167,17 @@ export async function run(args: readonly string[]): Promise<number> {
     return 1;
   }
 
-  // The first signal stops gracefully; a second one stops at once.
+  return await serveUntilSignalled(pool);
+}
+
+/**
+ * Waits for the workers to finish, stopping them on SIGINT or SIGTERM: the
+ * first signal stops gracefully, a second one at once. SIGHUP, which would
+ * otherwise end the process, is logged and ignored until reloading exists.
+ *
+ * @returns The exit code.
+ */
+async function serveUntilSignalled(pool: WorkerPool): Promise<number> {
   let signals = 0;
   const stop = () => {
     if (++signals > 1) {
@@ -179,9 +186,14 @@ export async function run(args: readonly string[]): Promise<number> {
     }
     pool.stop();
   };
-  const names: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
-  for (const name of names) Deno.addSignalListener(name, stop);
-  const code = await pool.finished;
-  for (const name of names) Deno.removeSignalListener(name, stop);
-  return code;
+  const hangUp = () => console.error(`${SERVER_NAME}: SIGHUP ignored (reloading is not supported)`);
+  const listeners: Array<[Deno.Signal, () => void]> = Deno.build.os === "windows"
+    ? [["SIGINT", stop]]
+    : [["SIGINT", stop], ["SIGTERM", stop], ["SIGHUP", hangUp]];
+  for (const [name, listener] of listeners) Deno.addSignalListener(name, listener);
+  try {
+    return await pool.finished;
+  } finally {
+    for (const [name, listener] of listeners) Deno.removeSignalListener(name, listener);
+  }
 }

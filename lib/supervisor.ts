@@ -6,8 +6,9 @@
  * @module
  */
 
-import { authority } from "./connection.ts";
-import { type Limits, SERVER_NAME } from "./config.ts";
+import { authority } from "./address.ts";
+import { type Limits, SERVER_NAME, type Tuning } from "./config.ts";
+import { UserError } from "./errors.ts";
 import { firstLine, type Logger } from "./log.ts";
 
 /** What a worker needs to serve. */
@@ -26,6 +27,8 @@ export interface WorkerConfig {
   readonly reusePort: boolean;
   /** Limits and timeouts. */
   readonly limits: Readonly<Limits>;
+  /** The hot-file cache and the file buffers. */
+  readonly tuning: Readonly<Tuning>;
   /** No access log. */
   readonly quiet: boolean;
 }
@@ -40,22 +43,6 @@ export type FromWorker =
   | { readonly kind: "listening"; readonly hostname: string; readonly port: number }
   | { readonly kind: "failed"; readonly message: string; readonly exitCode: number }
   | { readonly kind: "stopped" };
-
-/** A worker could not start; the message is one line for the user. */
-export class StartError extends Error {
-  /** The exit code the program should end with: 2 for what the user can fix, else 1. */
-  readonly exitCode: number;
-
-  /**
-   * @param message What went wrong.
-   * @param exitCode The exit code for it.
-   */
-  constructor(message: string, exitCode: number) {
-    super(message);
-    this.name = "StartError";
-    this.exitCode = exitCode;
-  }
-}
 
 /** The permissions a serving worker gets. */
 export interface WorkerPermissions {
@@ -126,7 +113,7 @@ const STOP_GRACE_MS = 2000;
  * @param count How many workers.
  * @param logger Where a worker's death is reported.
  * @returns The running workers.
- * @throws {StartError} When a worker cannot start (every started one is stopped).
+ * @throws {UserError} When a worker cannot start (every started one is stopped).
  */
 export async function startWorkers(
   config: Omit<WorkerConfig, "reusePort">,
@@ -190,12 +177,12 @@ function started(worker: Worker, config: WorkerConfig): Promise<Deno.NetAddr> {
       if (message.kind === "listening") {
         resolve({ transport: "tcp", hostname: message.hostname, port: message.port });
       } else if (message.kind === "failed") {
-        reject(new StartError(message.message, message.exitCode));
+        reject(new UserError(message.message, message.exitCode));
       }
     };
     worker.onerror = (event) => {
       event.preventDefault();
-      reject(new StartError(`cannot start: ${firstLine(event.message)}`, 1));
+      reject(new UserError(`cannot start: ${firstLine(event.message)}`, 1));
     };
     worker.postMessage({ kind: "start", config } satisfies ToWorker);
   });

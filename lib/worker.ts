@@ -8,14 +8,14 @@
  * @module
  */
 
-import { AppError, loadApp } from "./app.ts";
-import { CliError } from "./cli.ts";
-import { authority } from "./connection.ts";
+import { loadApp } from "./app.ts";
+import { SERVER_NAME } from "./config.ts";
+import { UserError } from "./errors.ts";
 import { type Site, site } from "./gateway.ts";
+import { explainListenError } from "./listen_error.ts";
 import { consoleLogger, describeError, type Logger } from "./log.ts";
 import { listen, type Server } from "./server.ts";
 import type { FromWorker, ToWorker, WorkerConfig } from "./supervisor.ts";
-import { SERVER_NAME } from "./config.ts";
 
 /** The parts of a worker's global scope used here. */
 interface WorkerScope {
@@ -29,49 +29,22 @@ interface WorkerScope {
 }
 
 /**
- * Turns a failure to listen into an instruction for the user.
- *
- * @param error What `Deno.listen` threw.
- * @param hostname The address.
- * @param port The port.
- * @returns The error to report.
- */
-export function explainListenError(error: unknown, hostname: string, port: number): CliError {
-  const where = authority({ transport: "tcp", hostname, port });
-  if (error instanceof Deno.errors.AddrInUse) {
-    return new CliError(
-      `port ${port} is already in use on ${hostname}; ` +
-        `stop the other server or pick another port with --port`,
-    );
-  }
-  if (error instanceof Deno.errors.AddrNotAvailable) {
-    return new CliError(`cannot listen on ${where}: no such local address; check --host`);
-  }
-  if (error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable) {
-    return new CliError(
-      `not allowed to listen on ${where}; use a port above 1023 or grant the permission`,
-    );
-  }
-  return new CliError(`cannot listen on ${where}: ${describeError(error)}`);
-}
-
-/**
  * Binds the address, turning the usual failures into instructions.
  *
  * @param config Where to listen and with which limits.
  * @param handler Answers every request.
  * @param logger Where access lines and faults go.
  * @returns The running server.
- * @throws {CliError} When the port is taken, privileged or the address is not local.
+ * @throws {UserError} When the port is taken, privileged or the address is not local.
  */
 export function listenOrExplain(
   config: WorkerConfig,
   { handler, shortcut }: Site,
   logger: Logger,
 ): Server {
-  const { hostname, port, limits, reusePort } = config;
+  const { hostname, port, limits, tuning, reusePort } = config;
   try {
-    return listen({ hostname, port, handler, shortcut, limits, logger, reusePort });
+    return listen({ hostname, port, handler, shortcut, limits, tuning, logger, reusePort });
   } catch (error) {
     throw explainListenError(error, hostname, port);
   }
@@ -88,14 +61,12 @@ async function start(config: WorkerConfig): Promise<Server | FromWorker> {
     const app = config.app === null
       ? null
       : await loadApp(config.app, config.appName ?? config.app);
-    const cache = {
-      maxTotalBytes: config.limits.cacheBytes,
-      maxFileBytes: config.limits.cacheFileBytes,
-    };
+    const { cacheBytes, cacheFileBytes } = config.tuning;
+    const cache = { cacheBytes, cacheFileBytes };
     return listenOrExplain(config, site(app, config.root, { logger, cache }), logger);
   } catch (error) {
-    if (error instanceof CliError || error instanceof AppError) {
-      return { kind: "failed", message: error.message, exitCode: 2 };
+    if (error instanceof UserError) {
+      return { kind: "failed", message: error.message, exitCode: error.exitCode };
     }
     return { kind: "failed", message: `cannot start: ${describeError(error)}`, exitCode: 1 };
   }

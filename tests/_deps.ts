@@ -5,7 +5,10 @@
  * @module
  */
 
-import * as stdAssert from "@std/assert";
+// Full specifier, not an import map entry: deno.json's import map goes into
+// the published package and the compiled binary, and test libraries belong in neither.
+// deno-lint-ignore no-import-prefix
+import * as stdAssert from "npm:deno-std@1.4.0/assert/mod.js";
 
 export { fromFileUrl, join, toFileUrl } from "../lib/deps.ts";
 

@@ -6,12 +6,12 @@
  * @module
  */
 
-import type { Limits } from "../lib/config.ts";
-import type { Handler, ServeInfo } from "../lib/connection.ts";
+import type { Limits, Tuning } from "../lib/config.ts";
+import type { Handler, ServeInfo } from "../lib/handler.ts";
 import { fromFileUrl } from "./_deps.ts";
 import { type Logger, silentLogger } from "../lib/log.ts";
 import { listen, type Server } from "../lib/server.ts";
-import { staticSite } from "../lib/static/handler.ts";
+import { site } from "../lib/gateway.ts";
 
 /** The repository's default site. */
 export const WWW = fromFileUrl(new URL("../www", import.meta.url));
@@ -21,6 +21,7 @@ export interface TestServerOptions {
   handler?: Handler;
   root?: string;
   limits?: Partial<Limits>;
+  tuning?: Partial<Tuning>;
   logger?: Logger;
 }
 
@@ -33,13 +34,14 @@ export async function withServer(
   options: TestServerOptions = {},
 ): Promise<void> {
   // Files alone are served as main.ts serves them: cached files by the shortcut.
-  const site = options.handler === undefined ? staticSite(options.root ?? WWW) : null;
+  const served = options.handler === undefined ? site(null, options.root ?? WWW, {}) : null;
   const server = listen({
     hostname: "127.0.0.1",
     port: 0,
-    handler: options.handler ?? site!.handler,
-    shortcut: site?.shortcut,
+    handler: options.handler ?? served!.handler,
+    shortcut: served?.shortcut,
     limits: options.limits,
+    tuning: options.tuning,
     logger: options.logger ?? silentLogger,
   });
   try {
@@ -63,19 +65,90 @@ export interface RawResponse {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** A client that talks HTTP/1.1 by hand over one connection. */
+/**
+ * How long a test read waits for the server's next bytes before it fails.
+ * Only a safety net that turns a hang into a failure: generous, so that a
+ * loaded machine never reaches it.
+ */
+export const READ_TIMEOUT_MS = 10_000;
+
+/**
+ * How long {@linkcode RawClient.closedByServer} waits for the close unless
+ * told: ample for a close that follows a response, and half the default
+ * idle timeout, so that a connection the server kept open (and would close
+ * only when idle) is reported as open rather than as closed.
+ */
+export const CLOSE_TIMEOUT_MS = 2_500;
+
+/** Why {@linkcode deadline} gave up, so that callers can tell a timeout from a failed read. */
+export class DeadlineError extends Error {
+  override name = "DeadlineError";
+}
+
+/**
+ * Settles like `promise`, or rejects with an Error saying `message` once `ms`
+ * have passed. The promise left behind is marked handled, so a late failure
+ * (a read on a socket closed meanwhile) does not fail the test run.
+ *
+ * @param promise What to wait for.
+ * @param ms How long to wait.
+ * @param message The error message on timeout, such as "no response within 10000 ms".
+ * @returns The promise's value.
+ */
+export async function deadline<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  promise.catch(() => {});
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DeadlineError(message)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * One `conn.read(buffer)` that fails with "no response within `ms` ms" when
+ * no byte (nor the end) arrives in time. After it fails, the read is still
+ * pending: close the connection rather than read it again.
+ */
+export function readWithin(
+  conn: Deno.Conn,
+  buffer: Uint8Array,
+  ms = READ_TIMEOUT_MS,
+): Promise<number | null> {
+  return deadline(conn.read(buffer), ms, `no response within ${ms} ms`);
+}
+
+/** Options for {@linkcode RawClient.connect}. */
+export interface RawClientOptions {
+  /** How long each read waits for the server's next bytes; default {@linkcode READ_TIMEOUT_MS}. */
+  readTimeoutMs?: number;
+}
+
+/**
+ * A client that talks HTTP/1.1 by hand over one connection. Every wait on
+ * the server has a deadline, so a server that never answers or never
+ * closes fails the test instead of hanging it.
+ */
 export class RawClient {
   #conn: Deno.TcpConn;
   #buf = new Uint8Array(0);
   #eof = false;
+  #readTimeoutMs: number;
+  /** The socket read under way, kept when a wait gives up on it so that no byte is lost. */
+  #reading: Promise<Uint8Array | null> | null = null;
 
-  private constructor(conn: Deno.TcpConn) {
+  private constructor(conn: Deno.TcpConn, readTimeoutMs: number) {
     this.#conn = conn;
+    this.#readTimeoutMs = readTimeoutMs;
   }
 
   /** Connects to 127.0.0.1:port. */
-  static async connect(port: number): Promise<RawClient> {
-    return new RawClient(await Deno.connect({ hostname: "127.0.0.1", port }));
+  static async connect(port: number, options: RawClientOptions = {}): Promise<RawClient> {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    return new RawClient(conn, options.readTimeoutMs ?? READ_TIMEOUT_MS);
   }
 
   /** Sends bytes (a string is sent as Latin-1, so tests can send any byte). */
@@ -99,23 +172,44 @@ export class RawClient {
     }
   }
 
-  async #fill(): Promise<boolean> {
+  /** The next bytes from the socket, or null at its end (an orderly close or a reset). */
+  #readSocket(): Promise<Uint8Array | null> {
+    this.#reading ??= (async () => {
+      const chunk = new Uint8Array(64 * 1024);
+      try {
+        const n = await this.#conn.read(chunk);
+        return n === null ? null : chunk.subarray(0, n);
+      } catch (error) {
+        if (error instanceof Deno.errors.ConnectionReset) return null;
+        throw error;
+      }
+    })();
+    return this.#reading;
+  }
+
+  /**
+   * Waits up to `ms` for more bytes; false at the end of the stream.
+   *
+   * @throws {DeadlineError} When neither bytes nor the end arrive in time.
+   */
+  async #fill(ms = this.#readTimeoutMs): Promise<boolean> {
     if (this.#eof) return false;
-    const chunk = new Uint8Array(64 * 1024);
-    let n: number | null;
+    let chunk: Uint8Array | null;
     try {
-      n = await this.#conn.read(chunk);
+      chunk = await deadline(this.#readSocket(), ms, `no response within ${ms} ms`);
     } catch (error) {
-      if (error instanceof Deno.errors.ConnectionReset) n = null;
-      else throw error;
+      // A read given up on is still under way: the next wait takes it over.
+      if (!(error instanceof DeadlineError)) this.#reading = null;
+      throw error;
     }
-    if (n === null) {
+    this.#reading = null;
+    if (chunk === null) {
       this.#eof = true;
       return false;
     }
-    const next = new Uint8Array(this.#buf.length + n);
+    const next = new Uint8Array(this.#buf.length + chunk.length);
     next.set(this.#buf);
-    next.set(chunk.subarray(0, n), this.#buf.length);
+    next.set(chunk, this.#buf.length);
     this.#buf = next;
     return true;
   }
@@ -139,7 +233,8 @@ export class RawClient {
 
   /**
    * Reads one response. `bodyless` is for answers to HEAD (and is implied for
-   * 1xx, 204 and 304).
+   * 1xx, 204 and 304). Fails when the server sends nothing for the client's
+   * read timeout (10 s unless set at connect).
    */
   async read(bodyless = false): Promise<RawResponse> {
     const statusLine = await this.#line();
@@ -203,10 +298,26 @@ export class RawClient {
     return concat(parts);
   }
 
-  /** Whether the server has closed the connection (reads to the end; fails on extra bytes). */
-  async closedByServer(): Promise<boolean> {
-    while (await this.#fill()) {
-      // Drain.
+  /**
+   * Waits up to `withinMs` for the server to close the connection.
+   *
+   * @param withinMs How long to wait; short when the test expects the
+   * connection to stay open, generous when it expects a close.
+   * @returns true when the server closed it (an orderly close or a reset);
+   * false when it is still open after `withinMs`. The client stays usable
+   * after false.
+   * @throws {Error} When the server sends any byte meanwhile (nothing may
+   * follow the last response).
+   */
+  async closedByServer(withinMs: number = CLOSE_TIMEOUT_MS): Promise<boolean> {
+    const end = performance.now() + withinMs;
+    try {
+      while (this.#buf.length === 0) {
+        const left = end - performance.now();
+        if (left <= 0 || !await this.#fill(left)) break;
+      }
+    } catch (error) {
+      if (!(error instanceof DeadlineError)) throw error;
     }
     if (this.#buf.length > 0) {
       throw new Error(`unexpected bytes after the response: ${decoder.decode(this.#buf)}`);

@@ -8,6 +8,7 @@
 
 import { assert, assertEquals, assertStringIncludes } from "./_deps.ts";
 import denoJson from "../deno.json" with { type: "json" };
+import { deadline } from "./_helpers.ts";
 
 /** main.ts's path. */
 export const MAIN = new URL("../main.ts", import.meta.url).pathname;
@@ -61,6 +62,14 @@ export interface MainResult {
   stderr: string;
 }
 
+/**
+ * How long main.ts may take to print what a test waits for: only a safety
+ * net that turns a hang into a failure, generous for a loaded machine.
+ */
+const OUTPUT_TIMEOUT_MS = 20_000;
+/** How long main.ts may take to exit once it should, before the test fails. */
+const EXIT_TIMEOUT_MS = 30_000;
+
 /** A running main.ts and what it has printed so far. */
 export interface RunningMain {
   /** The URL it printed, `http://127.0.0.1:PORT/`. */
@@ -69,15 +78,24 @@ export interface RunningMain {
   readonly port: number;
   /** The process. */
   readonly child: Deno.ChildProcess;
-  /** Reads standard output until `pattern` matches (bounded), and returns all of it so far. */
-  waitFor(pattern: RegExp): Promise<string>;
+  /**
+   * Reads standard output until `pattern` matches or the output ends, and
+   * returns all of it so far; fails when neither happens within `timeoutMs`
+   * (20 s unless given).
+   */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>;
   /**
    * Sends a signal (SIGTERM unless given) and waits for the exit, reading
-   * both outputs to their end.
+   * both outputs to their end; fails (after killing it) when it does not
+   * exit within 30 s.
    */
   stop(signal?: Deno.Signal): Promise<MainResult>;
-  /** Waits for the exit without sending anything, reading both outputs to their end. */
-  exited(): Promise<MainResult>;
+  /**
+   * Waits for the exit without sending anything, reading both outputs to
+   * their end; fails when it does not come within `timeoutMs` (30 s unless
+   * given), leaving the process running for `stop()`.
+   */
+  exited(timeoutMs?: number): Promise<MainResult>;
 }
 
 /**
@@ -95,36 +113,67 @@ export async function startMain(args: string[]): Promise<RunningMain> {
   const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   const errors = new Response(child.stderr).text();
   let output = "";
-  const waitFor = async (pattern: RegExp): Promise<string> => {
-    for (let i = 0; i < 200 && !pattern.test(output); i++) {
-      const { value, done } = await lines.read();
-      if (done) break;
-      output += value;
+  // The read under way, kept when a wait gives up on it so that no output is lost.
+  let next: Promise<ReadableStreamReadResult<string>> | null = null;
+  /** Adds the next piece of output; false at its end. Fails with `message` after `ms`. */
+  const readOutput = async (ms: number | null, message = ""): Promise<boolean> => {
+    if (next === null) {
+      const read = lines.read().finally(() => {
+        next = null;
+      });
+      next = read;
+    }
+    const { value, done } = ms === null ? await next : await deadline(next, ms, message);
+    if (done) return false;
+    output += value;
+    return true;
+  };
+  const waitFor = async (pattern: RegExp, timeoutMs = OUTPUT_TIMEOUT_MS): Promise<string> => {
+    const end = performance.now() + timeoutMs;
+    while (!pattern.test(output)) {
+      const message = `no output matching ${pattern} within ${timeoutMs} ms; got: ${output}`;
+      if (!await readOutput(Math.max(0, end - performance.now()), message)) break;
     }
     return output;
   };
   let ended: Promise<MainResult> | null = null;
-  const exited = (): Promise<MainResult> => {
+  const exited = (timeoutMs = EXIT_TIMEOUT_MS): Promise<MainResult> => {
     ended ??= (async () => {
-      while (true) {
-        const { value, done } = await lines.read();
-        if (done) break;
-        output += value;
+      while (await readOutput(null)) {
+        // To the end of standard output.
       }
       const status = await child.status;
       return { code: status.code, stdout: output, stderr: await errors };
     })();
-    return ended;
+    return deadline(ended, timeoutMs, `main.ts did not exit within ${timeoutMs} ms`);
   };
-  const stop = (signal: Deno.Signal = "SIGTERM"): Promise<MainResult> => {
+  const stop = async (signal: Deno.Signal = "SIGTERM"): Promise<MainResult> => {
     try {
       child.kill(signal);
     } catch {
       // Already exited.
     }
-    return exited();
+    try {
+      return await exited();
+    } catch (error) {
+      // Never leave it running.
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // It has just exited.
+      }
+      await ended;
+      throw error;
+    }
   };
-  const url = /http:\/\/127\.0\.0\.1:(\d+)\//.exec(await waitFor(/http:\/\/127\.0\.0\.1:\d+\//));
+  let printed: string;
+  try {
+    printed = await waitFor(/http:\/\/127\.0\.0\.1:\d+\//);
+  } catch (error) {
+    await stop("SIGKILL").catch(() => {});
+    throw error;
+  }
+  const url = /http:\/\/127\.0\.0\.1:(\d+)\//.exec(printed);
   if (url === null) {
     const result = await stop("SIGKILL");
     throw new Error(`main.ts printed no URL: ${result.stdout} ${result.stderr}`);

@@ -1,10 +1,11 @@
 /**
  * Loading `--app` modules: the two default-export shapes, and a one-line
- * AppError for every module that cannot be used.
+ * UserError for every module that cannot be used.
  */
 
-import { AppError, appHandler, loadApp } from "../lib/app.ts";
-import type { ServeInfo } from "../lib/connection.ts";
+import { appHandler, loadApp } from "../lib/app.ts";
+import { UserError } from "../lib/errors.ts";
+import type { ServeInfo } from "../lib/handler.ts";
 import { assertEquals, assertRejects, assertThrows, join } from "./_deps.ts";
 import { testInfo } from "./_helpers.ts";
 
@@ -56,7 +57,7 @@ Deno.test("appHandler() refuses a module without a usable default export", () =>
     [{ default: [] }, "default export of type array"],
   ];
   for (const [exports, message] of cases) {
-    const error = assertThrows(() => appHandler(exports, "m.ts"), AppError, message);
+    const error = assertThrows(() => appHandler(exports, "m.ts"), UserError, message);
     assertEquals(error.message.includes("\n"), false);
   }
 });
@@ -90,7 +91,7 @@ Deno.test("loadApp() reports unusable modules in one line", async () => {
       [join(dir, "number.ts"), "default export of type number"],
     ];
     for (const [path, message] of cases) {
-      const error = await assertRejects(() => loadApp(path), AppError, message);
+      const error = await assertRejects(() => loadApp(path), UserError, message);
       assertEquals(error.message.includes("\n"), false, error.message);
     }
   });

@@ -1,40 +1,84 @@
 /**
- * The benchmark harness, end to end: `bench/bench.ts --smoke` run as a
- * subprocess must exit 0 and write a report whose table has a positive
- * requests-per-second number for ours. It needs wrk; without it the test is
- * ignored, and its name says why.
+ * The benchmark harness: its option parsing (a table of command lines), and
+ * `bench/bench.ts --smoke` end to end as a subprocess, which must exit 0 and
+ * write a report with a positive requests-per-second number for ours. The
+ * smoke run needs wrk; without it that test is ignored and its name says why.
+ * Nothing here depends on how fast the machine is.
  */
 
-import { assert, assertEquals } from "./_deps.ts";
-import { which } from "../bench/_machine.ts";
+import { assert, assertEquals, assertThrows } from "./_deps.ts";
+import { type BenchOptions, parseOptions, UsageError } from "../bench/_options.ts";
+import { which } from "../bench/_servers.ts";
 
 const BENCH = decodeURIComponent(new URL("../bench/bench.ts", import.meta.url).pathname);
 
-/** The smoke run takes a few seconds; past this it is killed. */
-const RUN_LIMIT_MS = 120_000;
+/** Command lines and the options they give (only the fields named). */
+const PARSED: ReadonlyArray<[string[], Partial<BenchOptions>]> = [
+  [[], { servers: ["ours", "nginx", "python", "deno"], base: null, out: "results.md", rounds: 3 }],
+  [["--base", "main"], {
+    servers: ["ours", "base", "nginx", "python", "deno"],
+    base: "main",
+    out: null,
+  }],
+  [["--base", "main", "--out", "a.md"], { base: "main", out: "a.md" }],
+  [["--base=HEAD~3", "--servers", "nginx,ours"], {
+    servers: ["ours", "base", "nginx"],
+    base: "HEAD~3",
+  }],
+  [["--servers", "nginx", "--base", "v0.1.0"], { servers: ["base", "nginx"] }],
+  [["--smoke", "--base", "HEAD"], { servers: ["ours", "base", "deno"], out: null, rounds: 1 }],
+  [["--scenarios", "304,12b", "--duration", "1m", "--warmup", "0"], {
+    scenarios: ["12b", "304"],
+    durationS: 60,
+    warmupS: 0,
+  }],
+];
 
-/** Why the smoke run cannot be tested here, or null. Checked before the test is registered. */
+Deno.test("parseOptions() reads each command line of the table", () => {
+  for (const [args, expected] of PARSED) {
+    const options = parseOptions(args, "results.md");
+    const picked = Object.fromEntries(
+      Object.keys(expected).map((key) => [key, options[key as keyof BenchOptions]]),
+    );
+    assertEquals(picked, expected, args.join(" "));
+  }
+});
+
+/** Command lines that are mistakes, and a part of the message each gives. */
+const REJECTED: ReadonlyArray<[string[], string]> = [
+  [["--base"], "--base needs a value"],
+  [["--base="], "--base needs a value"],
+  [["--base", "--smoke"], "--base needs a value"],
+  [["--base", "-x"], "--base needs a value"],
+  [["--base", "a", "--base", "b"], "--base given twice"],
+  [["--servers", "base"], 'unknown name "base"'],
+  [["--duration", "0.5s"], "--duration must be whole seconds"],
+  [["--rounds", "0"], "--rounds must be an integer"],
+  [["main"], 'unexpected argument "main"'],
+];
+
+Deno.test("parseOptions() rejects a --base without a revision and other mistakes", () => {
+  for (const [args, message] of REJECTED) {
+    assertThrows(() => parseOptions(args, "results.md"), UsageError, message);
+  }
+});
+
+/** Why the smoke run cannot be tested here, or null. */
 const SKIP_REASON = which("wrk") === null
   ? "wrk is not installed (apt-get install wrk), and --smoke does not install it"
   : null;
 
-/**
- * A cell of the first Markdown table that has a column titled `column`:
- * the cell in that column for the row whose first cell starts with `row`.
- */
+/** The cell in column `column` of the first row starting with `row`, in the table that has that column. */
 function tableCell(markdown: string, row: string, column: string): string | null {
   const cells = (line: string) =>
     line.trim().replace(/^\||\|$/g, "").split("|").map((c) => c.trim());
   const lines = markdown.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    if (!lines[i].startsWith("|")) continue;
-    const index = cells(lines[i]).indexOf(column);
-    if (index === -1) continue;
-    for (let j = i + 2; j < lines.length && lines[j].startsWith("|"); j++) {
-      const values = cells(lines[j]);
-      if (values[0].startsWith(row)) return values[index] ?? null;
-    }
-    return null;
+  const header = lines.findIndex((line) => line.startsWith("|") && cells(line).includes(column));
+  if (header === -1) return null;
+  const index = cells(lines[header]).indexOf(column);
+  for (const line of lines.slice(header + 2)) {
+    if (!line.startsWith("|")) break;
+    if (cells(line)[0].startsWith(row)) return cells(line)[index] ?? null;
   }
   return null;
 }
@@ -45,34 +89,23 @@ Deno.test({
   ignore: SKIP_REASON !== null,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "portico_bench_test_" });
-    const out = `${dir}/smoke.md`;
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", BENCH, "--smoke", "--out", out],
-      env: { NO_COLOR: "1" },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const timer = setTimeout(() => child.kill("SIGKILL"), RUN_LIMIT_MS);
     try {
-      const result = await child.output();
-      const stdout = new TextDecoder().decode(result.stdout);
-      const stderr = new TextDecoder().decode(result.stderr);
-      assertEquals(result.code, 0, `exit ${result.code}\n${stdout}\n${stderr}`);
-      const report = await Deno.readTextFile(out);
+      const result = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", BENCH, "--smoke", "--out", `${dir}/smoke.md`],
+        env: { NO_COLOR: "1" },
+        stdin: "null",
+        signal: AbortSignal.timeout(120_000),
+      }).output();
+      const output = new TextDecoder().decode(result.stdout) +
+        new TextDecoder().decode(result.stderr);
+      assertEquals(result.code, 0, output);
+      const report = await Deno.readTextFile(`${dir}/smoke.md`);
       const cell = tableCell(report, "ours", "12 B (req/s)");
       assert(cell !== null, `no "ours" row with a "12 B (req/s)" cell in:\n${report}`);
-      const value = Number(cell.replaceAll(",", ""));
-      assert(Number.isFinite(value) && value > 0, `ours' 12 B cell is "${cell}"\n${report}`);
+      assert(Number(cell.replaceAll(",", "")) > 0, `ours' 12 B cell is "${cell}"\n${report}`);
       const raw = JSON.parse(await Deno.readTextFile(`${dir}/smoke.json`));
       assertEquals(raw.servers, ["ours", "deno"]);
     } finally {
-      clearTimeout(timer);
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // It has exited.
-      }
       await Deno.remove(dir, { recursive: true });
     }
   },

@@ -4,15 +4,8 @@
  * a real request and a clean stop.
  */
 
+import { assert, assertEquals, assertMatch, assertStringIncludes, assertThrows } from "./_deps.ts";
 import {
-  assert,
-  assertEquals,
-  assertMatch,
-  assertStringIncludes,
-  assertThrows,
-} from "./_deps.ts";
-import {
-  CliError,
   formatDuration,
   formatSize,
   HELP_TEXT,
@@ -20,8 +13,8 @@ import {
   parseDuration,
   parseSize,
 } from "../lib/cli.ts";
-import { DEFAULT_LIMITS } from "../lib/config.ts";
-import { VERSION } from "../lib/server.ts";
+import { DEFAULT_LIMITS, DEFAULT_TUNING, VERSION } from "../lib/config.ts";
+import { UserError } from "../lib/errors.ts";
 import denoJson from "../deno.json" with { type: "json" };
 import { assertUsageError, MAIN, runMain, withMain } from "./_main.ts";
 
@@ -39,6 +32,7 @@ Deno.test("parseCli() applies the documented defaults", () => {
       quiet: false,
       app: null,
       limits: DEFAULT_LIMITS,
+      tuning: DEFAULT_TUNING,
       workers: 1,
     },
   });
@@ -89,10 +83,23 @@ const ACCEPTED: Array<
   },
   { args: ["--workers", "3"], expect: { workers: 3 } },
   {
-    args: ["--cache", "0", "--cache-file", "1M", "--file-buffer", "1M", "--file-buffers", "8"],
+    args: ["--max-target", "2K", "--max-head=64K", "--max-fields", "20", "--max-drain", "0"],
     expect: {
       limits: {
         ...DEFAULT_LIMITS,
+        maxTargetBytes: 2048,
+        maxHeadBytes: 64 * 1024,
+        maxHeaderFields: 20,
+        maxDrainBytes: 0,
+      },
+      tuning: DEFAULT_TUNING,
+    },
+  },
+  {
+    args: ["--cache", "0", "--cache-file", "1M", "--file-buffer", "1M", "--file-buffers", "8"],
+    expect: {
+      tuning: {
+        ...DEFAULT_TUNING,
         cacheBytes: 0,
         cacheFileBytes: 1024 * 1024,
         fileBufferBytes: 1024 * 1024,
@@ -148,6 +155,14 @@ const REJECTED: Array<{ args: string[]; vars?: Record<string, string>; message: 
   { args: ["--file-buffer", "1K"], message: "--file-buffer must be from 4K to 64M" },
   { args: ["--file-buffer", "1G"], message: "--file-buffer must be from 4K to 64M" },
   { args: ["--file-buffers", "x"], message: "--file-buffers must be a whole number 0 or more" },
+  { args: ["--max-target", "0"], message: "--max-target must be from 1 to 1M" },
+  { args: ["--max-head", "2M"], message: "--max-head must be from 1K to 1M" },
+  { args: ["--max-fields", "0"], message: "--max-fields must be a whole number 1 or more" },
+  { args: ["--max-drain", "lots"], message: "--max-drain must be a size" },
+  {
+    args: ["--max-drain", "1K", "--max-drain", "2K"],
+    message: "--max-drain is given more than once",
+  },
 ];
 
 Deno.test("parseSize() reads bytes and K, M, G in powers of 1024", () => {
@@ -164,7 +179,7 @@ Deno.test("parseSize() reads bytes and K, M, G in powers of 1024", () => {
   ];
   for (const [text, bytes] of cases) assertEquals(parseSize(text, "--x"), bytes, text);
   for (const text of ["", "M", "1.5M", "1 K B", "10ib", "0x10", "9999999999999999"]) {
-    assertThrows(() => parseSize(text, "--x"), CliError, "--x must be a size");
+    assertThrows(() => parseSize(text, "--x"), UserError, "--x must be a size");
   }
 });
 
@@ -186,9 +201,9 @@ Deno.test("parseDuration() reads seconds and ms, s, m", () => {
   ];
   for (const [text, ms] of cases) assertEquals(parseDuration(text, "--x", 0), ms, text);
   for (const text of ["", "s", "1h", "1.2345", "-1", "1e3", "10 seconds"]) {
-    assertThrows(() => parseDuration(text, "--x", 0), CliError, "--x must be a time");
+    assertThrows(() => parseDuration(text, "--x", 0), UserError, "--x must be a time");
   }
-  assertThrows(() => parseDuration("0", "--x", 1), CliError, "more than 0");
+  assertThrows(() => parseDuration("0", "--x", 1), UserError, "more than 0");
 });
 
 Deno.test("formatDuration() names a time in the unit that reads best", () => {
@@ -206,7 +221,7 @@ Deno.test("formatSize() names a size in the largest unit that divides it", () =>
 
 for (const { args, vars, message } of REJECTED) {
   Deno.test(`parseCli() rejects ${JSON.stringify(args)}${vars ? ` with ${JSON.stringify(vars)}` : ""}`, () => {
-    assertThrows(() => parseCli(args, vars ? env(vars) : noEnv), CliError, message);
+    assertThrows(() => parseCli(args, vars ? env(vars) : noEnv), UserError, message);
   });
 }
 

@@ -15,9 +15,9 @@
 import { assert, assertEquals, assertStringIncludes, join } from "./_deps.ts";
 import type { AccessLogEntry, Logger } from "../lib/log.ts";
 import { denoFileSystem, type FileHandle, type FileSystem } from "../lib/static/fs.ts";
-import { serveStatic } from "../lib/static/handler.ts";
+import { serveStatic } from "../lib/static/mod.ts";
 import { assertSameBytes } from "./_bytes.ts";
-import { RawClient, withServer } from "./_helpers.ts";
+import { RawClient, readWithin, withServer } from "./_helpers.ts";
 import { MAIN, serveTaskArgs } from "./_main.ts";
 
 const KiB = 1024;
@@ -27,8 +27,8 @@ const MiB = 1024 * KiB;
 const POLL_LIMIT_MS = 5000;
 /** How often a poll looks again. */
 const POLL_INTERVAL_MS = 5;
-/** How long the server may take to close a connection whose response failed. */
-const CLOSE_MS = 2000;
+/** How long the server may take to close a connection whose response failed; generous. */
+const CLOSE_MS = 5000;
 /** How much of a body a client reads before the fault is caused. */
 const READ_BEFORE_FAULT = 256 * KiB;
 
@@ -180,7 +180,7 @@ class Download {
       let end = -1;
       while (end === -1) {
         const chunk = new Uint8Array(16 * KiB);
-        const n = await conn.read(chunk);
+        const n = await readWithin(conn, chunk);
         if (n === null) throw new Error("the connection closed before the response head");
         const next = new Uint8Array(buf.length + n);
         next.set(buf);
@@ -207,7 +207,7 @@ class Download {
   /** Reads until at least `n` body bytes have arrived; fails if the connection ends first. */
   async readAtLeast(n: number): Promise<void> {
     while (this.received < n) {
-      const got = await this.#conn.read(this.body.subarray(this.received));
+      const got = await readWithin(this.#conn, this.body.subarray(this.received));
       if (got === null) throw new Error(`the connection closed after ${this.received} bytes`);
       this.received += got;
     }
@@ -227,7 +227,10 @@ class Download {
     try {
       while (true) {
         const full = this.received === this.body.length;
-        const got = await this.#conn.read(full ? spare : this.body.subarray(this.received));
+        const got = await readWithin(
+          this.#conn,
+          full ? spare : this.body.subarray(this.received),
+        );
         if (got === null) return "closed";
         if (full) throw new Error("the server sent more bytes than its Content-Length");
         this.received += got;
@@ -535,7 +538,7 @@ for (const fault of READ_FAULTS) {
         assertEquals(after.status, 200);
         assertSameBytes(after.body, original, "the next download");
         assertEquals(log.errors.length, 1);
-      }, { handler: serveStatic(root, { logger: log, fs }), logger: log, limits: SMALL_READS });
+      }, { handler: serveStatic(root, { logger: log, fs }), logger: log, tuning: SMALL_READS });
     });
   });
 }
@@ -717,7 +720,7 @@ Deno.test("main.ts backs off when it runs out of file descriptors and recovers",
     await Promise.all(held.map(async (client, i) => {
       if (!(statuses[i] > 0)) return client.close();
       await client.closeWrite();
-      const closed = await within(client.closedByServer(), POLL_LIMIT_MS);
+      const closed = await client.closedByServer(POLL_LIMIT_MS);
       assert(closed, "the server did not close a connection whose client had finished");
     }));
     for (const client of held) client.close();

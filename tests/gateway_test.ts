@@ -3,10 +3,10 @@
  * by the static layer; every other request reaches the application.
  */
 
-import type { Handler } from "../lib/connection.ts";
+import type { Handler } from "../lib/handler.ts";
 import { assertEquals, fromFileUrl } from "./_deps.ts";
 import { gateway } from "../lib/gateway.ts";
-import { staticLookup } from "../lib/static/handler.ts";
+import { staticLookup } from "../lib/static/mod.ts";
 import { testInfo } from "./_helpers.ts";
 
 const ROOT = fromFileUrl(new URL("./fixtures/root/", import.meta.url));

@@ -10,7 +10,7 @@ import { RawClient, recordingLogger, withServer } from "./_helpers.ts";
 /** 3 MiB and 7 bytes: larger than the cache's largest file, and no multiple of any buffer. */
 const SIZE = 3 * 1024 * 1024 + 7;
 const NAME = "large.bin";
-const LIMITS = { fileBufferBytes: 256 * 1024, fileBuffers: 2 };
+const TUNING = { fileBufferBytes: 256 * 1024, fileBuffers: 2 };
 const CLIENTS = 8;
 
 const DATA = randomBytes(SIZE, 0x2545f491);
@@ -23,7 +23,7 @@ async function withLargeFile(
   const root = await Deno.makeTempDir({ prefix: "portico-large-" });
   try {
     await Deno.writeFile(join(root, NAME), DATA);
-    await withServer(fn, { root, limits: LIMITS, logger });
+    await withServer(fn, { root, tuning: TUNING, logger });
   } finally {
     await Deno.remove(root, { recursive: true });
   }

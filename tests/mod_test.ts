@@ -8,6 +8,7 @@ import {
   assert,
   assertEquals,
   assertNotEquals,
+  assertRejects,
   assertStringIncludes,
   assertThrows,
   fromFileUrl,
@@ -15,7 +16,13 @@ import {
 import { silentLogger } from "../lib/log.ts";
 import { HttpError, serve, type ServeOptions, serveStatic } from "../lib/mod.ts";
 import type { Server } from "../lib/server.ts";
-import { exchange, type RawResponse, recordingLogger } from "./_helpers.ts";
+import {
+  deadline,
+  exchange,
+  type RawResponse,
+  READ_TIMEOUT_MS,
+  recordingLogger,
+} from "./_helpers.ts";
 
 const ROOT = fromFileUrl(new URL("./fixtures/root/", import.meta.url));
 
@@ -120,8 +127,24 @@ Deno.test("serve() shuts down when its signal aborts", async () => {
 Deno.test("serve() with an already aborted signal stops at once", async () => {
   const controller = new AbortController();
   controller.abort();
-  const server = start({ handler: () => new Response(), signal: controller.signal });
-  await server.finished;
+  let handled = 0;
+  const server = start({
+    handler: () => {
+      handled++;
+      return new Response();
+    },
+    signal: controller.signal,
+    // "At once": not after the shutdown timeout, which would outlast the deadline below.
+    limits: { shutdownTimeoutMs: 60_000 },
+  });
+  await deadline(server.finished, READ_TIMEOUT_MS, "server.finished did not resolve");
+  assertEquals(server.connections, 0);
+  await assertRejects(
+    () => Deno.connect({ hostname: "127.0.0.1", port: server.addr.port }),
+    Deno.errors.ConnectionRefused,
+  );
+  assertEquals(server.connections, 0, "nothing was accepted");
+  assertEquals(handled, 0);
 });
 
 Deno.test("serve() answers a throwing handler with onError's response", async () => {

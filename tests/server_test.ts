@@ -5,8 +5,8 @@
 
 import { assert, assertEquals, assertRejects, join } from "./_deps.ts";
 import { listen } from "../lib/server.ts";
-import { serveStatic } from "../lib/static/handler.ts";
-import { RawClient, withServer, WWW } from "./_helpers.ts";
+import { serveStatic } from "../lib/static/mod.ts";
+import { RawClient, readWithin, withServer, WWW } from "./_helpers.ts";
 
 const EXPECTED_TYPES: Record<string, string> = {
   "index.html": "text/html; charset=utf-8",
@@ -122,7 +122,7 @@ Deno.test("Server.shutdown() stops accepting and resolves finished", async () =>
   await server.finished;
   await assertRejects(() => Deno.connect({ hostname: "127.0.0.1", port }));
   // The idle connection was closed by the server.
-  assertEquals(await open.read(new Uint8Array(1)), null);
+  assertEquals(await readWithin(open, new Uint8Array(1)), null);
   open.close();
 });
 

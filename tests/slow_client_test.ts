@@ -42,17 +42,19 @@ interface Ending {
 
 /**
  * Waits for the server to end the connection: reads an optional response
- * (when `expectResponse`) and then the end of the stream.
+ * (when `expectResponse`) and then the end of the stream, for at most
+ * `closeWithinMs` (a connection still open then is `closedByServer: false`).
  */
 async function awaitEnding(
   client: RawClient,
   since: number,
   expectResponse: boolean,
+  closeWithinMs?: number,
 ): Promise<Ending> {
   let status: number | null = null;
   try {
     if (expectResponse) status = (await client.read()).status;
-    const closed = await client.closedByServer();
+    const closed = await client.closedByServer(closeWithinMs);
     return { status, closedByServer: closed, elapsed: performance.now() - since };
   } catch (error) {
     return {
@@ -211,6 +213,7 @@ Deno.test("serveConnection() closes 1,000 idle keep-alive connections quietly af
   // even on a busy machine.
   const limits = { headerTimeoutMs: 5000, idleTimeoutMs: 3000 };
   const count = 1000;
+  const giveUpMs = limits.idleTimeoutMs + LATE_MARGIN_MS + 1000;
 
   await withServer(async (port, server) => {
     const clients: RawClient[] = [];
@@ -228,10 +231,10 @@ Deno.test("serveConnection() closes 1,000 idle keep-alive connections quietly af
         const response = await client.read();
         assertEquals(response.status, 200);
         assert(response.headers.get("connection")?.toLowerCase() !== "close");
-        return { ending: awaitEnding(client, sent, false) };
+        return { ending: awaitEnding(client, sent, false, giveUpMs) };
       });
       const openingMs = performance.now() - opened;
-      const cancel = giveUpAfter(limits.idleTimeoutMs + LATE_MARGIN_MS + 1000, clients);
+      const cancel = giveUpAfter(giveUpMs, clients);
       let closedSoFar = 0;
       const all = Promise.all(watches.map(async ({ ending }) => {
         const result = await ending;
@@ -284,9 +287,10 @@ Deno.test("serveConnection() closes a silent connection quietly at the idle time
       const partial = await RawClient.connect(port);
       clients.push(partial);
       await partial.send(SLOW_PREFIX);
-      const cancel = giveUpAfter(limits.headerTimeoutMs + LATE_MARGIN_MS + 1000, clients);
+      const giveUpMs = limits.headerTimeoutMs + LATE_MARGIN_MS + 1000;
+      const cancel = giveUpAfter(giveUpMs, clients);
       const [quiet, timedOut] = await Promise.all([
-        awaitEnding(silent, since, false),
+        awaitEnding(silent, since, false, giveUpMs),
         awaitEnding(partial, since, true),
       ]).finally(cancel);
 

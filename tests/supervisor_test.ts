@@ -129,7 +129,8 @@ Deno.test("main.ts --workers 2 refuses a port another program shares with reuseP
 });
 
 Deno.test("main.ts refuses --workers above 1 without Deno's --unstable-net", async () => {
-  const args = serveTaskArgs().filter((flag) => flag !== "--unstable-net");
+  // As outside a checkout: no deno.json, so only the unstable features named here.
+  const args = [...serveTaskArgs(), "--no-config", "--unstable-worker-options"];
   const output = await new Deno.Command(Deno.execPath(), {
     args: [...args, MAIN, "--host", "127.0.0.1", "--port", "0", "--workers", "2"],
     env: { NO_COLOR: "1" },

@@ -1,98 +1,182 @@
 /**
  * The progress watchdog: it fires only while something waits without
- * progress, and never after it is stopped.
+ * progress, and never after it is stopped. Time is a manual clock that the
+ * tests advance, so every check is exact and no test sleeps.
  */
 
 import { assert, assertEquals } from "./_deps.ts";
-import { Watchdog } from "../lib/watchdog.ts";
+import { type Clock, Watchdog } from "../lib/watchdog.ts";
 
 const LIMIT_MS = 60;
 
-/** Resolves after `ms`; used only to let time pass when asserting that nothing happens. */
-const elapse = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** A clock that moves only when told, running each timer as its time comes. */
+class ManualClock implements Clock {
+  #now = 0;
+  #nextId = 1;
+  #timers = new Map<number, { at: number; callback: () => void }>();
 
-Deno.test("Watchdog fires once a wait has gone the limit without progress", async () => {
-  const fired = Promise.withResolvers<number>();
-  const watchdog = new Watchdog(LIMIT_MS, () => fired.resolve(performance.now()));
-  const begun = performance.now();
-  watchdog.begin();
-  const at = await fired.promise;
-  assert(at - begun >= LIMIT_MS - 1, `fired after ${at - begun} ms`);
-  watchdog.stop();
-});
-
-Deno.test("Watchdog is held off by progress during a wait", async () => {
-  const fired = Promise.withResolvers<number>();
-  let stalls = 0;
-  const watchdog = new Watchdog(LIMIT_MS, () => {
-    stalls++;
-    fired.resolve(performance.now());
-  });
-  watchdog.begin();
-  const begun = performance.now();
-  // Progress every third of the limit, for three limits' time.
-  while (performance.now() - begun < 3 * LIMIT_MS) {
-    await elapse(LIMIT_MS / 3);
-    watchdog.progress();
+  now(): number {
+    return this.#now;
   }
-  assertEquals(stalls, 0);
-  // Then the bytes stop moving.
-  const last = performance.now();
-  assert(await fired.promise - last >= LIMIT_MS - 1);
-  assertEquals(stalls, 1);
+
+  setTimer(callback: () => void, ms: number): number {
+    const id = this.#nextId++;
+    this.#timers.set(id, { at: this.#now + Math.max(0, ms), callback });
+    return id;
+  }
+
+  clearTimer(timer: unknown): void {
+    this.#timers.delete(timer as number);
+  }
+
+  /** Timers set and not yet fired or cleared. */
+  get pending(): number {
+    return this.#timers.size;
+  }
+
+  /** Moves time on by `ms`, firing each timer due meanwhile at its own time, in order. */
+  advance(ms: number): void {
+    const end = this.#now + ms;
+    while (true) {
+      let next: [number, { at: number; callback: () => void }] | undefined;
+      for (const entry of this.#timers) {
+        if (entry[1].at <= end && (next === undefined || entry[1].at < next[1].at)) next = entry;
+      }
+      if (next === undefined) break;
+      this.#timers.delete(next[0]);
+      this.#now = next[1].at;
+      next[1].callback();
+    }
+    this.#now = end;
+  }
+}
+
+/** A watchdog on a manual clock, and the clock times at which it fired. */
+function watched(): { clock: ManualClock; watchdog: Watchdog; stalls: number[] } {
+  const clock = new ManualClock();
+  const stalls: number[] = [];
+  const watchdog = new Watchdog(LIMIT_MS, () => stalls.push(clock.now()), clock);
+  return { clock, watchdog, stalls };
+}
+
+Deno.test("Watchdog fires once a wait has gone the limit without progress", () => {
+  const { clock, watchdog, stalls } = watched();
+  watchdog.begin();
+  clock.advance(LIMIT_MS - 1);
+  assertEquals(stalls, []);
+  clock.advance(1);
+  assertEquals(stalls, [LIMIT_MS]);
+  // Once only, and nothing left running.
+  clock.advance(10 * LIMIT_MS);
+  assertEquals(stalls, [LIMIT_MS]);
+  assertEquals(clock.pending, 0);
 });
 
-Deno.test("Watchdog does not fire while nothing waits", async () => {
-  let stalls = 0;
-  const watchdog = new Watchdog(LIMIT_MS, () => stalls++);
+Deno.test("Watchdog is held off by progress during a wait", () => {
+  const { clock, watchdog, stalls } = watched();
+  watchdog.begin();
+  // Progress every third of the limit, for three limits' time.
+  for (let i = 0; i < 9; i++) {
+    clock.advance(LIMIT_MS / 3);
+    watchdog.progress();
+    // One timer a period, not one per event.
+    assert(clock.pending <= 1, `${clock.pending} timers`);
+  }
+  assertEquals(stalls, []);
+  // Then the bytes stop moving: it fires a limit after the last progress, not before.
+  const last = clock.now();
+  clock.advance(LIMIT_MS - 1);
+  assertEquals(stalls, []);
+  clock.advance(1);
+  assertEquals(stalls, [last + LIMIT_MS]);
+});
+
+Deno.test("Watchdog does not fire while nothing waits", () => {
+  const { clock, watchdog, stalls } = watched();
   watchdog.begin();
   watchdog.end();
-  await elapse(3 * LIMIT_MS);
-  assertEquals(stalls, 0);
+  clock.advance(3 * LIMIT_MS);
+  assertEquals(stalls, []);
+  // The timer found nothing waiting and was not set again.
+  assertEquals(clock.pending, 0);
+  assertEquals(watchdog.waiting, false);
   // A new wait is timed from its own start, not from the first one's.
-  const fired = Promise.withResolvers<number>();
-  const watchdog2 = new Watchdog(LIMIT_MS, () => fired.resolve(performance.now()));
-  watchdog2.begin();
-  watchdog2.end();
-  await elapse(2 * LIMIT_MS);
-  const begun = performance.now();
-  watchdog2.begin();
-  assert(await fired.promise - begun >= LIMIT_MS - 1);
+  const second = watched();
+  second.watchdog.begin();
+  second.watchdog.end();
+  second.clock.advance(2 * LIMIT_MS);
+  const begun = second.clock.now();
+  second.watchdog.begin();
+  second.clock.advance(LIMIT_MS - 1);
+  assertEquals(second.stalls, []);
+  second.clock.advance(1);
+  assertEquals(second.stalls, [begun + LIMIT_MS]);
   watchdog.stop();
-  watchdog2.stop();
+  second.watchdog.stop();
 });
 
-Deno.test("Watchdog.stop() keeps a pending wait from firing", async () => {
-  let stalls = 0;
-  const watchdog = new Watchdog(LIMIT_MS, () => stalls++);
+Deno.test("Watchdog times a wait begun while the timer of an ended one is still set from its start", () => {
+  const { clock, watchdog, stalls } = watched();
+  watchdog.begin();
+  clock.advance(LIMIT_MS / 2);
+  watchdog.end();
+  const begun = clock.now();
+  watchdog.begin(); // the first timer is still set, for LIMIT_MS after the first begin
+  clock.advance(LIMIT_MS / 2);
+  assertEquals(stalls, [], "the old timer found the new wait too young");
+  clock.advance(LIMIT_MS / 2);
+  assertEquals(stalls, [begun + LIMIT_MS]);
+});
+
+Deno.test("Watchdog.stop() keeps a pending wait from firing", () => {
+  const { clock, watchdog, stalls } = watched();
   watchdog.begin();
   watchdog.stop();
-  await elapse(2 * LIMIT_MS);
-  assertEquals(stalls, 0);
+  assertEquals(clock.pending, 0, "stop() clears the timer");
+  clock.advance(2 * LIMIT_MS);
+  assertEquals(stalls, []);
+  // Nothing starts it again.
+  watchdog.begin();
+  clock.advance(2 * LIMIT_MS);
+  assertEquals(stalls, []);
+  assertEquals(clock.pending, 0);
 });
 
-Deno.test("Watchdog.end(true) counts as progress for the waits still under way", async () => {
-  const fired = Promise.withResolvers<number>();
-  let stalls = 0;
-  const watchdog = new Watchdog(LIMIT_MS, () => {
-    stalls++;
-    fired.resolve(performance.now());
-  });
+Deno.test("Watchdog.end(true) counts as progress for the waits still under way", () => {
+  const { clock, watchdog, stalls } = watched();
   watchdog.begin(); // a body read that waits throughout
-  const begun = performance.now();
   // Writes that complete every third of the limit, for three limits' time.
-  while (performance.now() - begun < 3 * LIMIT_MS) {
+  for (let i = 0; i < 9; i++) {
     watchdog.begin();
-    await elapse(LIMIT_MS / 3);
+    clock.advance(LIMIT_MS / 3);
     watchdog.end(true);
   }
-  assertEquals(stalls, 0);
+  assertEquals(stalls, []);
   assert(watchdog.waiting);
   // Writes that end without moving bytes do not hold it off.
-  const last = performance.now();
+  const last = clock.now();
+  for (let i = 0; i < 2; i++) {
+    watchdog.begin();
+    clock.advance(LIMIT_MS / 3);
+    watchdog.end(false);
+  }
+  clock.advance(LIMIT_MS / 3 - 1);
+  assertEquals(stalls, []);
+  clock.advance(1);
+  assertEquals(stalls, [last + LIMIT_MS], "fired a limit after the last progress");
+});
+
+Deno.test("Watchdog uses the real clock unless given one", async () => {
+  // Only that it fires, once: how late a real timer runs depends on the machine.
+  const fired = Promise.withResolvers<void>();
+  let stalls = 0;
+  const watchdog = new Watchdog(5, () => {
+    stalls++;
+    fired.resolve();
+  });
   watchdog.begin();
-  watchdog.end(false);
-  const at = await fired.promise;
-  assert(at - last >= LIMIT_MS - 1, `fired ${at - last} ms after the last progress`);
+  await fired.promise;
   assertEquals(stalls, 1);
+  assertEquals(watchdog.waiting, true, "firing does not end the wait; the caller does");
+  watchdog.stop();
 });

@@ -33,7 +33,7 @@ export interface RequestHead {
   readonly target: string;
   /** Which form the target has. */
   readonly form: TargetForm;
-  /** The minor version: 0 for HTTP/1.0, 1 for HTTP/1.1. */
+  /** The minor version: 0 for HTTP/1.0, 1 for HTTP/1.1 and later 1.x (RFC 9110 §2.5). */
   readonly minor: 0 | 1;
   /** Header fields in order: lower-case name, value without surrounding whitespace. */
   readonly fields: ReadonlyArray<readonly [string, string]>;
@@ -288,7 +288,11 @@ export class HeadScanner {
   }
 }
 
-/** Checks `HTTP/D.D` and returns the minor version; 505 for other versions. */
+/**
+ * Checks `HTTP/D.D` and returns the minor version to process the request as.
+ * RFC 9110 §2.5: a higher minor version of HTTP/1 is processed as the highest
+ * we implement (1.1); only another major version gets 505.
+ */
 function checkVersion(buf: Uint8Array, at: number, length: number): 0 | 1 {
   if (length !== HTTP_VERSION_PREFIX.length) {
     throw new ParseError(400, "Malformed HTTP version");
@@ -302,8 +306,8 @@ function checkVersion(buf: Uint8Array, at: number, length: number): 0 | 1 {
   }
   const major = buf[at + 5] - 0x30;
   const minor = buf[at + 7] - 0x30;
-  if (major !== 1 || minor > 1) throw new ParseError(505, "HTTP version not supported");
-  return minor as 0 | 1;
+  if (major !== 1) throw new ParseError(505, "HTTP version not supported");
+  return minor === 0 ? 0 : 1;
 }
 
 /** Decodes bytes as Latin-1 (each byte one code unit), which is what Headers expects. */

@@ -217,106 +217,128 @@ export async function writeResponse(
   response: Response,
   context: ResponseContext,
 ): Promise<WriteResult> {
-  const status = response.status;
-  const reason = response.statusText || statusText(status);
-  let keepAlive = true;
-  const framing: Array<[string, string]> = [];
-  const connectionField = (): void => {
-    keepAlive &&= context.keepAlive && !wantsClose(response.headers);
-    if (!keepAlive) framing.push(["connection", "close"]);
-    else if (context.minor === 0) framing.push(["connection", "keep-alive"]);
-  };
-  const declared = declaredLength(response.headers);
+  const head = new HeadPlan(response, context);
   const body = response.body;
-
-  if (context.method === "HEAD" || isBodylessStatus(status) || body === null) {
-    let length = body === null && !isBodylessStatus(status) ? 0 : -1;
-    if (declared !== -1 && status !== 204 && status >= 200) length = declared;
-    else if (body !== null && !isBodylessStatus(status)) length = await readyLength(body);
-    await body?.cancel().catch(() => {});
-    if (length !== -1) framing.push(["content-length", String(length)]);
-    connectionField();
-    const head = serializeHead(status, reason, response.headers, framing, context.server);
-    await writeAll(sink, encodeLatin1(head));
-    return { status, bodyBytes: 0, keepAlive };
+  if (context.method === "HEAD" || isBodylessStatus(response.status) || body === null) {
+    return await writeBodiless(sink, head, body);
   }
-
-  const source = declared !== -1 && context.buffers !== undefined
+  const source = head.declared !== -1 && context.buffers !== undefined
     ? bodySourceOf(response)
     : undefined;
   if (source !== undefined) {
-    framing.push(["content-length", String(declared)]);
-    connectionField();
-    const head = encodeLatin1(
-      serializeHead(status, reason, response.headers, framing, context.server),
-    );
-    const bodyBytes = await copySource(sink, head, source, declared, context.buffers!, context);
-    return { status, bodyBytes, keepAlive };
+    head.frame(["content-length", String(head.declared)]);
+    const bodyBytes = await copySource(sink, head.bytes(), source, head.declared, context);
+    return head.result(bodyBytes);
+  }
+  return await writeStream(sink, head, body);
+}
+
+/**
+ * The head of one response as it is being decided: the handler's fields,
+ * plus the framing and `Connection` fields the server adds. Persistence is
+ * settled when the head is serialised, not before.
+ */
+class HeadPlan {
+  readonly #response: Response;
+  readonly #context: ResponseContext;
+  readonly #framing: Array<[string, string]> = [];
+  /** The handler's own valid Content-Length, or -1. */
+  readonly declared: number;
+  #keepAlive = true;
+
+  constructor(response: Response, context: ResponseContext) {
+    this.#response = response;
+    this.#context = context;
+    this.declared = declaredLength(response.headers);
   }
 
+  /** Adds a framing field. */
+  frame(field: [string, string]): void {
+    this.#framing.push(field);
+  }
+
+  /** The request's minor HTTP version. */
+  get minor(): 0 | 1 {
+    return this.#context.minor;
+  }
+
+  /** Where body bytes written so far are counted. */
+  get progress(): { bodyBytes: number } | undefined {
+    return this.#context.progress;
+  }
+
+  /** The body is delimited by closing the connection (HTTP/1.0 with no length). */
+  closeDelimited(): void {
+    this.#keepAlive = false;
+  }
+
+  /** Decides persistence and serialises the head. */
+  bytes(): Uint8Array {
+    const response = this.#response;
+    this.#keepAlive &&= this.#context.keepAlive && !wantsClose(response.headers);
+    if (!this.#keepAlive) this.#framing.push(["connection", "close"]);
+    else if (this.#context.minor === 0) this.#framing.push(["connection", "keep-alive"]);
+    const reason = response.statusText || statusText(response.status);
+    return encodeLatin1(
+      serializeHead(response.status, reason, response.headers, this.#framing, this.#context.server),
+    );
+  }
+
+  /** The outcome, once the head has been written. */
+  result(bodyBytes: number): WriteResult {
+    return { status: this.#response.status, bodyBytes, keepAlive: this.#keepAlive };
+  }
+}
+
+/**
+ * A response without a body on the wire (HEAD, 1xx, 204, 304, or none): the
+ * Content-Length is the one GET would have had when it is known.
+ */
+async function writeBodiless(
+  sink: ByteSink,
+  head: HeadPlan,
+  body: ReadableStream<Uint8Array> | null,
+): Promise<WriteResult> {
+  const status = head.result(0).status;
+  let length = body === null && !isBodylessStatus(status) ? 0 : -1;
+  if (head.declared !== -1 && status !== 204 && status >= 200) length = head.declared;
+  else if (body !== null && !isBodylessStatus(status)) length = await readyLength(body);
+  await body?.cancel().catch(() => {});
+  if (length !== -1) head.frame(["content-length", String(length)]);
+  await writeAll(sink, head.bytes());
+  return head.result(0);
+}
+
+/**
+ * A body from a stream, framed by its declared length, by its size when it
+ * is complete at once, by chunked coding, or (HTTP/1.0) by closing.
+ */
+async function writeStream(
+  sink: ByteSink,
+  head: HeadPlan,
+  body: ReadableStream<Uint8Array>,
+): Promise<WriteResult> {
   const reader = body.getReader();
   try {
-    // Read the first piece before sending anything, so a body that fails at
-    // once still becomes a 500 and a small complete body gets a length.
-    let first: ReadableStreamReadResult<Uint8Array>;
-    try {
-      first = await reader.read();
-    } catch (error) {
-      throw new BodyError("Response body stream failed", false, error);
-    }
-    let complete = first.done;
-    let pending: Promise<ReadableStreamReadResult<Uint8Array>> | null = null;
-    if (!complete && declared === -1) {
-      pending = reader.read();
-      const settled = await Promise.race([pending.catch(() => undefined), nextTask()]);
-      if (settled !== undefined && settled.done) {
-        complete = true;
-        pending = null;
-      }
-    }
-    const firstBytes = first.done ? new Uint8Array(0) : first.value;
-
+    const first = await firstPiece(reader, head.declared === -1);
     let mode: "length" | "chunked" | "close";
-    if (declared !== -1) {
+    if (head.declared !== -1) {
       mode = "length";
-      framing.push(["content-length", String(declared)]);
-    } else if (complete) {
+      head.frame(["content-length", String(head.declared)]);
+    } else if (first.complete) {
       mode = "length";
-      framing.push(["content-length", String(firstBytes.length)]);
-    } else if (context.minor === 1) {
+      head.frame(["content-length", String(first.bytes.length)]);
+    } else if (head.minor === 1) {
       mode = "chunked";
-      framing.push(["transfer-encoding", "chunked"]);
+      head.frame(["transfer-encoding", "chunked"]);
     } else {
       mode = "close";
-      keepAlive = false;
+      head.closeDelimited();
     }
-    connectionField();
-    const head = encodeLatin1(
-      serializeHead(status, reason, response.headers, framing, context.server),
-    );
-
-    let sent = 0;
-    const send = async (piece: Uint8Array, withHead: boolean): Promise<void> => {
-      if (declared !== -1 && sent + piece.length > declared) {
-        // Nothing has been written yet if this is the first piece.
-        throw new BodyError("Response body is longer than its Content-Length", !withHead);
-      }
-      sent += piece.length;
-      if (mode === "chunked" && piece.length > 0) {
-        const size = encodeLatin1(piece.length.toString(16) + "\r\n");
-        const parts = withHead ? [head, size, piece, CRLF] : [size, piece, CRLF];
-        await writeAll(sink, concat(parts));
-      } else if (withHead && piece.length <= COALESCE_LIMIT) {
-        await writeAll(sink, concat([head, piece]));
-      } else {
-        if (withHead) await writeAll(sink, head);
-        if (piece.length > 0) await writeAll(sink, piece);
-      }
-      if (context.progress !== undefined) context.progress.bodyBytes += piece.length;
-    };
-
-    await send(firstBytes, true);
-    if (!complete) {
+    const writer = new BodyWriter(sink, head.bytes(), mode, head.declared, head.progress);
+    await writer.send(first.bytes);
+    if (!first.complete) {
+      let pending = first.pending;
       while (true) {
         let result: ReadableStreamReadResult<Uint8Array>;
         try {
@@ -326,14 +348,10 @@ export async function writeResponse(
         }
         pending = null;
         if (result.done) break;
-        await send(result.value, false);
+        await writer.send(result.value);
       }
     }
-    if (declared !== -1 && sent !== declared) {
-      throw new BodyError("Response body is shorter than its Content-Length", true);
-    }
-    if (mode === "chunked") await writeAll(sink, LAST_CHUNK);
-    return { status, bodyBytes: sent, keepAlive };
+    return head.result(await writer.end());
   } catch (error) {
     reader.cancel(error).catch(() => {});
     throw error;
@@ -342,10 +360,95 @@ export async function writeResponse(
   }
 }
 
+/** The first piece of a body, and whether the body ends with it. */
+interface FirstPiece {
+  readonly bytes: Uint8Array;
+  readonly complete: boolean;
+  /** The second read, when it was started and has not settled yet. */
+  readonly pending: Promise<ReadableStreamReadResult<Uint8Array>> | null;
+}
+
 /**
- * Writes a head and then exactly `length` body bytes from `source`, reading
- * into one pooled buffer: the head goes out with the first chunk, and each
- * chunk is written before the next is read.
+ * Reads the first piece before anything is sent, so a body that fails at
+ * once still becomes a 500, and (when `probe`) looks one turn ahead so a
+ * small complete body gets a length.
+ */
+async function firstPiece(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  probe: boolean,
+): Promise<FirstPiece> {
+  let first: ReadableStreamReadResult<Uint8Array>;
+  try {
+    first = await reader.read();
+  } catch (error) {
+    throw new BodyError("Response body stream failed", false, error);
+  }
+  const bytes = first.done ? new Uint8Array(0) : first.value;
+  if (first.done || !probe) return { bytes, complete: first.done, pending: null };
+  const pending = reader.read();
+  const settled = await Promise.race([pending.catch(() => undefined), nextTask()]);
+  if (settled !== undefined && settled.done) return { bytes, complete: true, pending: null };
+  return { bytes, complete: false, pending };
+}
+
+/** Writes body pieces in their framing, the head with the first. */
+class BodyWriter {
+  readonly #sink: ByteSink;
+  readonly #mode: "length" | "chunked" | "close";
+  readonly #declared: number;
+  readonly #progress: { bodyBytes: number } | undefined;
+  #head: Uint8Array | null;
+  #sent = 0;
+
+  constructor(
+    sink: ByteSink,
+    head: Uint8Array,
+    mode: "length" | "chunked" | "close",
+    declared: number,
+    progress: { bodyBytes: number } | undefined,
+  ) {
+    this.#sink = sink;
+    this.#head = head;
+    this.#mode = mode;
+    this.#declared = declared;
+    this.#progress = progress;
+  }
+
+  async send(piece: Uint8Array): Promise<void> {
+    const head = this.#head;
+    if (this.#declared !== -1 && this.#sent + piece.length > this.#declared) {
+      // Nothing has been written yet if this is the first piece.
+      throw new BodyError("Response body is longer than its Content-Length", head === null);
+    }
+    this.#head = null;
+    this.#sent += piece.length;
+    if (this.#mode === "chunked" && piece.length > 0) {
+      const size = encodeLatin1(piece.length.toString(16) + "\r\n");
+      await writeAll(this.#sink, concat(head ? [head, size, piece, CRLF] : [size, piece, CRLF]));
+    } else if (head !== null && piece.length <= COALESCE_LIMIT) {
+      await writeAll(this.#sink, concat([head, piece]));
+    } else {
+      if (head !== null) await writeAll(this.#sink, head);
+      if (piece.length > 0) await writeAll(this.#sink, piece);
+    }
+    if (this.#progress !== undefined) this.#progress.bodyBytes += piece.length;
+  }
+
+  /** Ends the body; resolves to the body bytes sent. */
+  async end(): Promise<number> {
+    if (this.#declared !== -1 && this.#sent !== this.#declared) {
+      throw new BodyError("Response body is shorter than its Content-Length", true);
+    }
+    if (this.#mode === "chunked") await writeAll(this.#sink, LAST_CHUNK);
+    return this.#sent;
+  }
+}
+
+/**
+ * Writes a head and then exactly `length` body bytes from `source`. Each
+ * chunk borrows a pooled buffer only while it is read and written, so a
+ * slow client holds no buffer between its chunks; the head goes out with
+ * the first chunk.
  *
  * @returns The body bytes written.
  * @throws {BodyError} When the source fails or ends early.
@@ -355,56 +458,76 @@ async function copySource(
   head: Uint8Array,
   source: BodySource,
   length: number,
-  pool: BufferPool,
   context: ResponseContext,
 ): Promise<number> {
-  const buffer = pool.acquire();
-  let headSent = false;
+  const pool = context.buffers!;
+  let pendingHead: Uint8Array | null = head;
   let sent = 0;
   try {
-    // A head too big to share the buffer with a useful chunk goes alone.
-    let prefix = 0;
-    if (head.length <= buffer.length / 2) {
-      buffer.set(head);
-      prefix = head.length;
-    } else {
-      await writeAll(sink, head);
-      headSent = true;
-    }
     while (sent < length) {
-      const room = Math.min(buffer.length - prefix, length - sent);
-      let n: number | null;
+      const buffer = pool.acquire();
+      let n: number;
       try {
-        n = await source.read(buffer.subarray(prefix, prefix + room));
-      } catch (error) {
-        throw new BodyError("Response body stream failed", headSent, error);
+        // A head too big to share the buffer with a useful chunk goes alone.
+        let prefix = 0;
+        if (pendingHead !== null && pendingHead.length <= buffer.length / 2) {
+          buffer.set(pendingHead);
+          prefix = pendingHead.length;
+        } else if (pendingHead !== null) {
+          await writeAll(sink, pendingHead);
+          pendingHead = null;
+        }
+        const room = buffer.subarray(
+          prefix,
+          prefix + Math.min(buffer.length - prefix, length - sent),
+        );
+        n = await readChunk(source, room, pendingHead === null);
+        await writeAll(sink, buffer.subarray(0, prefix + n));
+      } finally {
+        pool.release(buffer);
       }
-      if (n === null) {
-        throw new BodyError("Response body is shorter than its Content-Length", headSent);
-      }
-      if (n === 0) throw new BodyError("Response body source made no progress", headSent);
-      await writeAll(sink, buffer.subarray(0, prefix + n));
-      headSent = true;
-      prefix = 0;
+      pendingHead = null;
       sent += n;
       if (context.progress !== undefined) context.progress.bodyBytes += n;
     }
-    if (!headSent) await writeAll(sink, buffer.subarray(0, prefix));
+    if (pendingHead !== null) await writeAll(sink, pendingHead);
     // A body longer than its Content-Length is an error, as it is for streams.
-    let extra: number | null;
-    try {
-      extra = await source.read(buffer.subarray(0, 1));
-    } catch (error) {
-      throw new BodyError("Response body stream failed", true, error);
-    }
-    if (extra !== null) {
+    const extra = new Uint8Array(1);
+    if (await readChunk(source, extra, true, true) !== 0) {
       throw new BodyError("Response body is longer than its Content-Length", true);
     }
     return sent;
   } finally {
     source.close();
-    pool.release(buffer);
   }
+}
+
+/**
+ * Reads the next bytes of a source into `into`.
+ *
+ * @param headSent Whether the response head has been written (for the error).
+ * @param endExpected Whether the source should be at its end: 0 then means it is.
+ * @returns How many bytes were read.
+ * @throws {BodyError} When the source fails, ends early or makes no progress.
+ */
+async function readChunk(
+  source: BodySource,
+  into: Uint8Array,
+  headSent: boolean,
+  endExpected = false,
+): Promise<number> {
+  let n: number | null;
+  try {
+    n = await source.read(into);
+  } catch (error) {
+    throw new BodyError("Response body stream failed", headSent, error);
+  }
+  if (n === null) {
+    if (endExpected) return 0;
+    throw new BodyError("Response body is shorter than its Content-Length", headSent);
+  }
+  if (n === 0) throw new BodyError("Response body source made no progress", headSent);
+  return n;
 }
 
 function wantsClose(headers: Headers): boolean {

@@ -1,36 +1,32 @@
 /**
- * The hot-file cache: small files held in memory with their response heads
- * already serialised, so a GET for one is answered with a single write and
- * no file-system call.
+ * The hot-file cache: small files' bytes and metadata held in memory, with
+ * the request paths known to lead to them. It stores; it does not answer
+ * requests or know any wire format: how a cached file is sent is decided by
+ * the send path, or by a prepared-bytes fast path in the HTTP layer that
+ * asks {@linkcode FileCache.lookup}.
  *
  * Freshness: what a request path resolves to is remembered for at most
- * `revalidateMs` after the file was last looked up on disk. Past that, the
- * next request takes the ordinary path (resolve the path, `stat` the file),
- * which either confirms the entry (same size and modification time) or
- * replaces it; so a change on disk is served within that time.
+ * `revalidateMs` after the file was last looked up on disk, by the clock
+ * the cache is given. Past that, the next request takes the ordinary path
+ * (resolve the path, `stat` the file), which either confirms the entry (the
+ * same version: see {@linkcode sameVersion}) or replaces it; so a change on
+ * disk is served within that time.
  *
  * @module
  */
 
-import type { Prepared, Shortcut } from "../connection.ts";
-import type { RequestHead } from "../http/parse.ts";
-import { rawPath } from "../http/request.ts";
-import { encodeLatin1, httpDate, serializeHead } from "../http/response.ts";
-import { evaluatePreconditions, fileEtag, type Validators } from "./conditional.ts";
-import type { FileHandle, FileStat } from "./fs.ts";
+import { DEFAULT_TUNING, type Tuning } from "../config.ts";
+import type { Validators } from "./conditional.ts";
+import type { FileStat } from "./fs.ts";
+import { fileHeaders, fileValidators } from "./headers.ts";
 
-/** How much the cache holds. */
-export interface CacheLimits {
-  /** Largest file kept, in bytes. */
-  maxFileBytes: number;
-  /** Most file bytes kept in all; the least recently used files go first. */
-  maxTotalBytes: number;
-}
+/** How much the cache holds, in the server's vocabulary ({@linkcode Tuning}). */
+export type CacheLimits = Pick<Tuning, "cacheBytes" | "cacheFileBytes">;
 
-/** The default cache limits (documented in README "Performance"). */
+/** The default cache limits: the server's (documented in README "Performance"). */
 export const DEFAULT_CACHE_LIMITS: Readonly<CacheLimits> = Object.freeze({
-  maxFileBytes: 64 * 1024,
-  maxTotalBytes: 64 * 1024 * 1024,
+  cacheBytes: DEFAULT_TUNING.cacheBytes,
+  cacheFileBytes: DEFAULT_TUNING.cacheFileBytes,
 });
 
 /** How long a path's lookup is trusted before the file is looked at again. */
@@ -41,109 +37,52 @@ const MAX_ROUTES = 4096;
 /** Longest request path remembered. */
 const MAX_ROUTE_LENGTH = 1024;
 
-/** Which response a cached file gives. */
-export type CachedKind = "get" | "head" | "not-modified";
-
-/** A file held in memory, with its validators and prepared responses. */
-export class CachedFile {
+/** A file held in memory: its bytes and what its 200 response says about it. */
+export interface CachedFile {
   /** The file's real path. */
   readonly path: string;
-  /** Its metadata when it was read. */
+  /** Its metadata when it was read (from the handle its bytes were read through). */
   readonly stat: FileStat;
   /** Its `Content-Type`. */
   readonly type: string;
+  /** Its bytes. */
+  readonly body: Uint8Array;
+  /** The 200 response's fields, from `fileHeaders` (no framing); never to be changed. */
+  readonly headers: Headers;
   /** Its entity tag and modification time. */
   readonly validators: Validators;
-  #body: Uint8Array;
-  // The GET response (head and body in one buffer) and the 304 head, for
-  // keep-alive HTTP/1.1, as of #date and #server.
-  #date = "";
-  #server = "";
-  #get: Uint8Array | null = null;
-  #getHead = 0;
-  #notModified: Uint8Array | null = null;
+}
 
-  /**
-   * @param path The file's real path.
-   * @param stat Its metadata, from the handle its bytes were read through.
-   * @param body Its bytes.
-   * @param type Its `Content-Type`.
-   */
-  constructor(path: string, stat: FileStat, body: Uint8Array, type: string) {
-    this.path = path;
-    this.stat = stat;
-    this.type = type;
-    this.#body = body;
-    this.validators = { etag: fileEtag(stat.size, stat.mtime), lastModified: stat.mtime };
-  }
+/**
+ * Whether two stats describe the same version of a file: a regular file of
+ * the same size, modification time, inode and status-change time. The inode
+ * tells a file replaced by rename; the change time a rewrite in place that
+ * kept size and modification time (set back by a tool, or within one tick).
+ *
+ * @param cached The stat of the version held.
+ * @param current The stat of what is on disk now.
+ * @returns True when the held version may be served.
+ *
+ * @example
+ * ```ts
+ * const stat = { isFile: true, isDirectory: false, size: 1, mtime: null, ino: 7, ctime: null };
+ * sameVersion(stat, { ...stat, ino: 8 }); // false
+ * ```
+ */
+export function sameVersion(cached: FileStat, current: FileStat): boolean {
+  return current.isFile && current.size === cached.size && current.ino === cached.ino &&
+    timeOf(current.mtime) === timeOf(cached.mtime) &&
+    timeOf(current.ctime) === timeOf(cached.ctime);
+}
 
-  /** The file's bytes. */
-  get body(): Uint8Array {
-    return this.#body;
-  }
+function timeOf(date: Date | null): number | null {
+  return date === null ? null : date.getTime();
+}
 
-  /** Whether `stat` describes the same version of the file. */
-  matches(stat: FileStat): boolean {
-    return stat.isFile && stat.size === this.stat.size &&
-      (stat.mtime?.getTime() ?? 0) === (this.stat.mtime?.getTime() ?? 0);
-  }
-
-  /**
-   * The complete response of one kind as bytes. Those for keep-alive
-   * HTTP/1.1 are built once a second (when `Date` changes) and shared.
-   *
-   * @param kind GET (200 with body), HEAD (200 without) or a 304.
-   * @param connection The `Connection` value to send, or "" for none.
-   * @param server The `Server` value.
-   * @returns The bytes to write, with the status and body size to log.
-   */
-  prepared(kind: CachedKind, connection: string, server: string): Prepared {
-    if (connection !== "") return this.#build(kind, connection, server);
-    const date = httpDate();
-    if (date !== this.#date || server !== this.#server) {
-      this.#date = date;
-      this.#server = server;
-      this.#get = null;
-      this.#notModified = null;
-    }
-    if (kind === "not-modified") {
-      this.#notModified ??= this.#build(kind, "", server).bytes;
-      return { bytes: this.#notModified, status: 304, bodyBytes: 0 };
-    }
-    if (this.#get === null) {
-      const built = this.#build("get", "", server);
-      this.#get = built.bytes;
-      this.#getHead = built.bytes.length - this.stat.size;
-      // Keep one copy of the bytes: the body is a view of the response.
-      this.#body = built.bytes.subarray(this.#getHead);
-    }
-    if (kind === "head") {
-      return { bytes: this.#get.subarray(0, this.#getHead), status: 200, bodyBytes: 0 };
-    }
-    return { bytes: this.#get, status: 200, bodyBytes: this.stat.size };
-  }
-
-  #build(kind: CachedKind, connection: string, server: string): Prepared {
-    const headers = new Headers({
-      "accept-ranges": "bytes",
-      etag: this.validators.etag,
-    });
-    if (this.stat.mtime !== null) headers.set("last-modified", this.stat.mtime.toUTCString());
-    const framing: Array<[string, string]> = [];
-    if (kind !== "not-modified") {
-      headers.set("content-type", this.type);
-      framing.push(["content-length", String(this.stat.size)]);
-    }
-    if (connection !== "") framing.push(["connection", connection]);
-    const status = kind === "not-modified" ? 304 : 200;
-    const reason = kind === "not-modified" ? "Not Modified" : "OK";
-    const head = encodeLatin1(serializeHead(status, reason, headers, framing, server));
-    if (kind !== "get") return { bytes: head, status, bodyBytes: 0 };
-    const bytes = new Uint8Array(head.length + this.#body.length);
-    bytes.set(head);
-    bytes.set(this.#body, head.length);
-    return { bytes, status, bodyBytes: this.#body.length };
-  }
+function cachedFile(path: string, stat: FileStat, body: Uint8Array, type: string): CachedFile {
+  const validators = fileValidators(stat);
+  const headers = fileHeaders(type, validators);
+  return Object.freeze({ path, stat, type, body, headers, validators });
 }
 
 /** What a request path resolved to, and when that was last checked on disk. */
@@ -161,7 +100,7 @@ interface Route {
  * const cache = new FileCache(DEFAULT_CACHE_LIMITS);
  * const stat = await Deno.stat("www/index.html");
  * const file = cache.add("/srv/www/index.html", stat, await Deno.readFile("www/index.html"), "text/html");
- * cache.route("/", file, performance.now());
+ * cache.route("/", file, cache.now());
  * cache.lookup("/") === file; // true, for a second
  * ```
  */
@@ -207,7 +146,7 @@ export class FileCache {
 
   /** Whether a file of this size would be kept. */
   accepts(size: number): boolean {
-    return size <= this.limits.maxFileBytes && size <= this.limits.maxTotalBytes;
+    return size <= this.limits.cacheFileBytes && size <= this.limits.cacheBytes;
   }
 
   /**
@@ -217,7 +156,7 @@ export class FileCache {
   get(path: string, stat: FileStat): CachedFile | undefined {
     const file = this.#files.get(path);
     if (file === undefined) return undefined;
-    if (!file.matches(stat)) {
+    if (!sameVersion(file.stat, stat)) {
       this.#remove(file);
       return undefined;
     }
@@ -232,14 +171,14 @@ export class FileCache {
    * @returns The cached file (kept only if {@linkcode FileCache.accepts} its size).
    */
   add(path: string, stat: FileStat, body: Uint8Array, type: string): CachedFile {
-    const file = new CachedFile(path, stat, body, type);
+    const file = cachedFile(path, stat, body, type);
     const old = this.#files.get(path);
     if (old !== undefined) this.#remove(old);
     if (!this.accepts(body.length)) return file;
     this.#files.set(path, file);
     this.#bytes += body.length;
     for (const [, oldest] of this.#files) {
-      if (this.#bytes <= this.limits.maxTotalBytes) break;
+      if (this.#bytes <= this.limits.cacheBytes) break;
       this.#remove(oldest);
     }
     return file;
@@ -260,14 +199,14 @@ export class FileCache {
    * The file a raw request path resolved to, if it was checked on disk
    * within the revalidation time and is still held.
    */
-  lookup(path: string): CachedFile | undefined {
-    const route = this.#routes.get(path);
+  lookup(rawPath: string): CachedFile | undefined {
+    const route = this.#routes.get(rawPath);
     if (route === undefined) return undefined;
     const file = route.file;
     if (
       this.#now() - route.checkedAt >= this.#revalidateMs || this.#files.get(file.path) !== file
     ) {
-      this.#routes.delete(path);
+      this.#routes.delete(rawPath);
       return undefined;
     }
     this.#touch(file);
@@ -282,102 +221,6 @@ export class FileCache {
   #remove(file: CachedFile): void {
     if (this.#files.get(file.path) !== file) return;
     this.#files.delete(file.path);
-    this.#bytes -= file.stat.size;
+    this.#bytes -= file.body.length;
   }
-}
-
-/**
- * Answers GET and HEAD requests for cached files from the head alone: a 200
- * or, for `If-None-Match` / `If-Modified-Since` that match, a 304. Requests
- * with a body, a range or other preconditions, and paths not known to the
- * cache, are left to the handler (which also refreshes the cache).
- *
- * @param cache The cache the static handler fills.
- * @returns The shortcut for the connection layer.
- */
-export function cacheShortcut(cache: FileCache): Shortcut {
-  return (head, connection, server) => {
-    const method = head.method;
-    if ((method !== "GET" && method !== "HEAD") || head.form !== "origin") return null;
-    if (head.framing.kind !== "none") return null;
-    const file = cache.lookup(rawPath(head));
-    if (file === undefined) return null;
-    let ifNoneMatch: string | null = null;
-    let conditional = false;
-    for (const [name, value] of head.fields) {
-      if (name.charCodeAt(0) !== 0x69 && name !== "range") continue; // "i..."
-      if (name === "if-none-match") {
-        ifNoneMatch = ifNoneMatch === null ? value : `${ifNoneMatch}, ${value}`;
-      } else if (name === "if-modified-since") {
-        conditional = true;
-      } else if (name === "range" || name === "if-range" || name === "if-match") {
-        return null;
-      } else if (name === "if-unmodified-since") {
-        return null;
-      }
-    }
-    // The usual revalidation sends back the one entity tag it was given; with
-    // If-None-Match present, If-Modified-Since is ignored (RFC 9110 §13.1.3).
-    if (ifNoneMatch === file.validators.etag) {
-      return file.prepared("not-modified", connection, server);
-    }
-    if (conditional || ifNoneMatch !== null) {
-      const decision = evaluatePreconditions(method, fieldsOf(head), file.validators);
-      if (decision === "not-modified") return file.prepared("not-modified", connection, server);
-      if (decision === "failed") return null;
-    }
-    return file.prepared(method === "HEAD" ? "head" : "get", connection, server);
-  };
-}
-
-/** A `Headers`-like view of a head's fields: repeated fields joined with ", ". */
-function fieldsOf(head: RequestHead): Pick<Headers, "get"> {
-  return {
-    get(name: string): string | null {
-      let value: string | null = null;
-      for (const [field, v] of head.fields) {
-        if (field === name) value = value === null ? v : `${value}, ${v}`;
-      }
-      return value;
-    },
-  };
-}
-
-/**
- * A cached file read like an open one, so the ordinary send path (ranges,
- * preconditions) works on the bytes in memory.
- */
-export class MemoryFile implements FileHandle {
-  #file: CachedFile;
-  #position = 0;
-
-  /** @param file The cached file. */
-  constructor(file: CachedFile) {
-    this.#file = file;
-  }
-
-  read(p: Uint8Array): Promise<number | null> {
-    const body = this.#file.body;
-    if (this.#position >= body.length) return Promise.resolve(null);
-    const n = Math.min(p.length, body.length - this.#position);
-    p.set(body.subarray(this.#position, this.#position + n));
-    this.#position += n;
-    return Promise.resolve(n);
-  }
-
-  seek(offset: number, whence: Deno.SeekMode): Promise<number> {
-    const base = whence === Deno.SeekMode.Start
-      ? 0
-      : whence === Deno.SeekMode.Current
-      ? this.#position
-      : this.#file.body.length;
-    this.#position = Math.max(0, base + offset);
-    return Promise.resolve(this.#position);
-  }
-
-  stat(): Promise<FileStat> {
-    return Promise.resolve(this.#file.stat);
-  }
-
-  close(): void {}
 }

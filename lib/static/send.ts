@@ -1,97 +1,152 @@
 /**
- * How to send an open file: validators, preconditions, ranges and a streamed
- * body. Which file to send is decided elsewhere ({@linkcode serveStatic}).
+ * How to send a file, whatever store it came from: preconditions, ranges and
+ * a streamed body (a `ReadableStream` that is also a {@linkcode BodySource}),
+ * and HEAD. Which file to send is decided elsewhere; so is the wire format.
  *
  * @module
  */
 
+import { errorToResponse, HttpError } from "../errors.ts";
 import { type BodySource, withBodySource } from "../http/body_source.ts";
-import { errorResponse } from "../http/error_page.ts";
-import { encodeLatin1 } from "../http/response.ts";
-import { evaluatePreconditions, fileEtag, ifRangeAllows } from "./conditional.ts";
-import type { FileHandle, FileStat } from "./fs.ts";
-import { type ByteRange, contentRange, multipartLayout, parseRange } from "./range.ts";
+import { evaluatePreconditions, ifRangeAllows, type Validators } from "./conditional.ts";
+import type { FileHandle } from "./fs.ts";
+import { notModifiedHeaders, type Representation } from "./headers.ts";
+import {
+  type ByteRange,
+  contentRange,
+  multipartLayout,
+  parseRange,
+  type RangeDecision,
+} from "./range.ts";
 
 /** Size of each read from a file while streaming it. */
 export const READ_CHUNK_BYTES = 64 * 1024;
 
+const FULL: RangeDecision = Object.freeze({ kind: "full" });
+
 /**
- * Answers a GET or HEAD request with an open file. The file is closed when
- * the response body ends or is cancelled, or at once when there is no body.
+ * Answers a GET or HEAD request with an open file. With validators, the
+ * request's preconditions and ranges are applied (RFC 9110 §13, §14); a
+ * representation without them (a not-found page) is sent whole with its
+ * status. The file is closed when the response body ends or is cancelled,
+ * or at once when there is no body. HEAD is left to {@linkcode headResponse}.
  *
  * @param request The request (method and conditional/range fields are read).
- * @param file The open file.
- * @param stat Its metadata, taken from the open handle.
- * @param type Its `Content-Type`.
- * @param status 200 for a file that was asked for, 404 for the not-found page.
- * @returns The response: 200/404, 206, 304, 412 or 416.
+ * @param file The open file, at offset 0.
+ * @param representation Its status, size, fields (from `fileHeaders`) and validators.
+ * @returns The response: its status, 206, 304, 412 or 416.
+ *
+ * @example
+ * ```ts
+ * import { fileRepresentation } from "./headers.ts";
+ *
+ * const file = await Deno.open("www/index.html");
+ * const response = sendFile(new Request("http://localhost/"), file,
+ *   fileRepresentation(await file.stat(), "text/html; charset=utf-8"));
+ * ```
  */
 export function sendFile(
   request: Pick<Request, "method" | "headers">,
   file: FileHandle,
-  stat: FileStat,
-  type: string,
-  status = 200,
+  representation: Representation,
 ): Response {
-  const size = stat.size;
-  const headers = new Headers({ "content-type": type });
-  if (status !== 200) {
-    headers.set("content-length", String(size));
-    return streamOrClose(request, file, headers, status, [{ start: 0, end: size - 1 }]);
-  }
-  const validators = { etag: fileEtag(size, stat.mtime), lastModified: stat.mtime };
-  headers.set("accept-ranges", "bytes");
-  headers.set("etag", validators.etag);
-  if (stat.mtime !== null) headers.set("last-modified", stat.mtime.toUTCString());
-
+  const { validators, size } = representation;
+  if (validators === null) return wholeFile(file, representation);
   const precondition = evaluatePreconditions(request.method, request.headers, validators);
   if (precondition !== "proceed") {
     file.close();
-    if (precondition === "failed") return errorResponse(412);
-    headers.delete("content-type");
-    return new Response(null, { status: 304, headers });
+    if (precondition === "failed") return refusal(412);
+    return new Response(null, { status: 304, headers: notModifiedHeaders(representation.headers) });
   }
-
-  // RFC 9110 §14.2: GET is the only method for which range handling is defined.
-  const rangeHeader = request.method === "GET" ? request.headers.get("range") : null;
-  if (rangeHeader !== null && ifRangeAllows(request.headers.get("if-range"), validators)) {
-    const decision = parseRange(rangeHeader, size);
-    if (decision.kind === "unsatisfiable") {
-      file.close();
-      return errorResponse(416, undefined, { "content-range": `bytes */${size}` });
-    }
-    if (decision.kind === "partial") {
-      const ranges = decision.ranges;
-      if (ranges.length === 1) {
-        headers.set("content-range", contentRange(ranges[0], size));
-        headers.set("content-length", String(ranges[0].end - ranges[0].start + 1));
-        return streamOrClose(request, file, headers, 206, ranges);
-      }
-      const boundary = crypto.randomUUID().replaceAll("-", "");
-      const layout = multipartLayout(ranges, size, type, boundary);
-      headers.set("content-type", layout.contentType);
-      headers.set("content-length", String(layout.length));
-      const heads = layout.parts.map((part) => encodeLatin1(part.head));
-      const tail = encodeLatin1(layout.tail);
-      return fileResponse(new FileSource(file, ranges, heads, tail), { status: 206, headers });
-    }
+  const decision = rangeOf(request, validators, size);
+  if (decision.kind === "unsatisfiable") {
+    file.close();
+    return refusal(416, { "content-range": `bytes */${size}` });
   }
-  headers.set("content-length", String(size));
-  return streamOrClose(request, file, headers, status, [{ start: 0, end: size - 1 }]);
+  if (decision.kind === "partial") return partialFile(file, representation, decision.ranges);
+  return wholeFile(file, representation);
 }
 
-function streamOrClose(
-  request: Pick<Request, "method">,
-  file: FileHandle,
-  headers: Headers,
-  status: number,
-  ranges: readonly ByteRange[],
-): Response {
-  if (request.method === "HEAD" || ranges[0].end < ranges[0].start) {
+/**
+ * For HEAD, the same status and fields without a body, the body's file
+ * released at once; any other request's response unchanged. The static
+ * layer applies it once, where its responses leave it.
+ *
+ * @param request The request.
+ * @param response The response a GET would get.
+ * @returns The response to send.
+ *
+ * @example
+ * ```ts
+ * const head = new Request("http://localhost/", { method: "HEAD" });
+ * headResponse(head, new Response("hello")).body; // null
+ * ```
+ */
+export function headResponse(request: Pick<Request, "method">, response: Response): Response {
+  if (request.method !== "HEAD" || response.body === null) return response;
+  // Cancelling the stream closes a file body's source (and its file) now.
+  response.body.cancel();
+  return new Response(null, { status: response.status, headers: response.headers });
+}
+
+/** The response for a decision of this module (412, 416), through the one error mapping. */
+function refusal(status: number, headers?: HeadersInit): Response {
+  // An HttpError is never reported: there is nothing to report it to.
+  return errorToResponse(new HttpError(status, undefined, headers), () => {});
+}
+
+/** What the Range field asks of a representation of `size` bytes. */
+function rangeOf(
+  request: Pick<Request, "method" | "headers">,
+  validators: Validators,
+  size: number,
+): RangeDecision {
+  // RFC 9110 §14.2: GET is the only method for which range handling is defined.
+  const header = request.method === "GET" ? request.headers.get("range") : null;
+  if (header === null || !ifRangeAllows(request.headers.get("if-range"), validators)) return FULL;
+  return parseRange(header, size);
+}
+
+/** The whole file with the representation's status. */
+function wholeFile(file: FileHandle, representation: Representation): Response {
+  const { status, size } = representation;
+  const headers = new Headers(representation.headers);
+  headers.set("content-length", String(size));
+  if (size === 0) {
     file.close();
     return new Response(null, { status, headers });
   }
-  return fileResponse(new FileSource(file, ranges), { status, headers });
+  return fileResponse(new FileSource(file, [{ start: 0, end: size - 1 }]), { status, headers });
+}
+
+/** A 206 with one range, or with several as multipart/byteranges (RFC 9110 §14.6). */
+function partialFile(
+  file: FileHandle,
+  representation: Representation,
+  ranges: readonly ByteRange[],
+): Response {
+  const size = representation.size;
+  const headers = new Headers(representation.headers);
+  if (ranges.length === 1) {
+    headers.set("content-range", contentRange(ranges[0], size));
+    headers.set("content-length", String(ranges[0].end - ranges[0].start + 1));
+    return fileResponse(new FileSource(file, ranges), { status: 206, headers });
+  }
+  const type = headers.get("content-type") ?? "application/octet-stream";
+  const boundary = crypto.randomUUID().replaceAll("-", "");
+  const layout = multipartLayout(ranges, size, type, boundary);
+  headers.set("content-type", layout.contentType);
+  headers.set("content-length", String(layout.length));
+  const heads = layout.parts.map((part) => latin1(part.head));
+  const source = new FileSource(file, ranges, heads, latin1(layout.tail));
+  return fileResponse(source, { status: 206, headers });
+}
+
+/** Field text as bytes, one per character (part heads are ASCII). */
+function latin1(text: string): Uint8Array {
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return bytes;
 }
 
 /**

@@ -115,6 +115,15 @@ const ACCEPTED_LINES: ReadonlyArray<{
     form: "asterisk",
     minor: 1,
   },
+  // RFC 9110 §2.5: a higher minor version of HTTP/1 is processed as HTTP/1.1.
+  ...["1.2", "1.9"].map((version) => ({
+    name: `HTTP/${version} as HTTP/1.1`,
+    raw: head(`GET / HTTP/${version}`, "Host: a"),
+    method: "GET",
+    target: "/",
+    form: "origin" as const,
+    minor: 1 as const,
+  })),
   {
     name: "one empty line before the request line",
     raw: "\r\n" + head("GET /x HTTP/1.1", "Host: a"),
@@ -166,7 +175,8 @@ const REJECTED_LINES: ReadonlyArray<{ name: string; raw: string; status: number 
     status: 501,
   },
   { name: "HTTP/2.0", raw: head("GET / HTTP/2.0", "Host: a"), status: 505 },
-  { name: "HTTP/1.2", raw: head("GET / HTTP/1.2", "Host: a"), status: 505 },
+  // Processed as HTTP/1.1 (RFC 9110 §2.5), so Host is required.
+  { name: "HTTP/1.2 without Host", raw: head("GET / HTTP/1.2"), status: 400 },
   { name: "HTTP/0.9", raw: head("GET / HTTP/0.9", "Host: a"), status: 505 },
   { name: "HTTP/3.0", raw: head("GET / HTTP/3.0", "Host: a"), status: 505 },
   { name: "HTTP/9.9", raw: head("GET / HTTP/9.9", "Host: a"), status: 505 },
@@ -649,6 +659,8 @@ const CONNECTION_CASES: ReadonlyArray<{ version: string; fields: string[]; keepA
     keepAlive: false,
   },
   { version: "HTTP/1.1", fields: ["Connection: closed"], keepAlive: true },
+  { version: "HTTP/1.2", fields: [], keepAlive: true },
+  { version: "HTTP/1.2", fields: ["Connection: close"], keepAlive: false },
   { version: "HTTP/1.0", fields: [], keepAlive: false },
   { version: "HTTP/1.0", fields: ["Connection: keep-alive"], keepAlive: true },
   { version: "HTTP/1.0", fields: ["Connection: Keep-Alive"], keepAlive: true },

@@ -1,11 +1,17 @@
-import { assert, assertEquals, assertThrows } from "../_deps.ts";
-import { HttpError } from "../../lib/errors.ts";
-import { canonicalPath, resolvePath } from "../../lib/static/resolve.ts";
+import { assert, assertEquals } from "../_deps.ts";
+import { canonicalPath, type ResolvedPath, resolvePath } from "../../lib/static/resolve.ts";
 
-function statusOf(fn: () => unknown): number {
-  const error = assertThrows(fn, HttpError);
-  assert(error instanceof HttpError);
-  return error.status;
+/** The status a refusal is answered with: 400 for "bad", 404 for "missing". */
+function statusOf(resolved: () => ResolvedPath): number {
+  const path = resolved();
+  assert(path.kind !== "file", `refused, not ${JSON.stringify(path)}`);
+  return path.kind === "bad" ? 400 : 404;
+}
+
+/** The segments and directory flag of a path that names a file. */
+function fileOf(path: ResolvedPath): { segments: readonly string[]; directory: boolean } {
+  assert(path.kind === "file", `a file, not ${JSON.stringify(path)}`);
+  return { segments: path.segments, directory: path.directory };
 }
 
 Deno.test("resolvePath() decodes segments and applies dot segments", () => {
@@ -34,20 +40,17 @@ Deno.test("resolvePath() decodes segments and applies dot segments", () => {
     ["/%25", ["%"], false],
   ];
   for (const [pathname, segments, directory] of cases) {
-    assertEquals(resolvePath(pathname), { segments, directory }, pathname);
+    assertEquals(fileOf(resolvePath(pathname)), { segments, directory }, pathname);
   }
 });
 
 Deno.test("resolvePath() never yields an absolute or empty segment", () => {
   for (const pathname of ["//etc/passwd", "/./../..//x", "/a//../b", "/%2e/%2e%2e/b"]) {
-    try {
-      const { segments } = resolvePath(pathname);
-      for (const segment of segments) {
-        assert(segment !== "" && segment !== "." && segment !== "..", pathname);
-        assert(!segment.includes("/") && !segment.includes("\\"), pathname);
-      }
-    } catch (error) {
-      assert(error instanceof HttpError, pathname);
+    const path = resolvePath(pathname);
+    if (path.kind !== "file") continue;
+    for (const segment of path.segments) {
+      assert(segment !== "" && segment !== "." && segment !== "..", pathname);
+      assert(!segment.includes("/") && !segment.includes("\\"), pathname);
     }
   }
 });
@@ -143,18 +146,24 @@ Deno.test("resolvePath() hides dotfiles and dot-directories with 404", () => {
 });
 
 Deno.test("resolvePath() allows .well-known as the first segment", () => {
-  assertEquals(resolvePath("/.well-known/security.txt"), {
+  assertEquals(fileOf(resolvePath("/.well-known/security.txt")), {
     segments: [".well-known", "security.txt"],
     directory: false,
   });
-  assertEquals(resolvePath("/.well-known/"), { segments: [".well-known"], directory: true });
+  assertEquals(fileOf(resolvePath("/.well-known/")), {
+    segments: [".well-known"],
+    directory: true,
+  });
   // A hidden name that a dot segment removes is never looked at.
-  assertEquals(resolvePath("/.git/../index.html").segments, ["index.html"]);
+  assertEquals(fileOf(resolvePath("/.git/../index.html")).segments, ["index.html"]);
 });
 
 Deno.test("resolvePath() serves dotfiles when asked to", () => {
-  assertEquals(resolvePath("/.env", { dotfiles: true }).segments, [".env"]);
-  assertEquals(resolvePath("/.git/config", { dotfiles: true }).segments, [".git", "config"]);
+  assertEquals(fileOf(resolvePath("/.env", { dotfiles: true })).segments, [".env"]);
+  assertEquals(fileOf(resolvePath("/.git/config", { dotfiles: true })).segments, [
+    ".git",
+    "config",
+  ]);
   // Dot segments still are not names.
   assertEquals(statusOf(() => resolvePath("/..", { dotfiles: true })), 404);
 });
@@ -185,9 +194,26 @@ Deno.test("canonicalPath() round-trips through resolvePath()", () => {
       "//etc/passwd",
     ]
   ) {
-    const { segments, directory } = resolvePath(pathname);
+    const { segments, directory } = fileOf(resolvePath(pathname));
     const canonical = canonicalPath(segments, directory);
     assert(!canonical.startsWith("//"), canonical);
-    assertEquals(resolvePath(canonical), { segments, directory }, pathname);
+    assertEquals(fileOf(resolvePath(canonical)), { segments, directory }, pathname);
+  }
+});
+
+Deno.test("resolvePath() returns its decision as a value with a public message", () => {
+  const cases: [string, ResolvedPath][] = [
+    ["/a/b", { kind: "file", segments: ["a", "b"], directory: false }],
+    ["/..", { kind: "missing" }],
+    ["/.env", { kind: "missing" }],
+    ["/a\\b", { kind: "missing" }],
+    ["/%zz", { kind: "bad", message: "Invalid percent-encoding in path" }],
+    ["/a%2Fb", { kind: "bad", message: "Encoded slash or backslash in path" }],
+    ["/%0a", { kind: "bad", message: "Control character in path" }],
+    ["/%FF", { kind: "bad", message: "Path is not valid UTF-8" }],
+    ["x", { kind: "bad", message: "Path must start with /" }],
+  ];
+  for (const [pathname, expected] of cases) {
+    assertEquals(resolvePath(pathname), expected, JSON.stringify(pathname));
   }
 });

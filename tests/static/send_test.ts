@@ -4,9 +4,14 @@ import { BufferPool, MIN_BUFFER_BYTES } from "../../lib/http/buffer_pool.ts";
 import { BodyError, type ResponseContext, writeResponse } from "../../lib/http/response.ts";
 import type { FileHandle, FileStat } from "../../lib/static/fs.ts";
 import type { ByteRange } from "../../lib/static/range.ts";
-import { FileSource, sendFile } from "../../lib/static/send.ts";
+import {
+  fileRepresentation,
+  notModifiedHeaders,
+  pageRepresentation,
+} from "../../lib/static/headers.ts";
+import { FileSource, headResponse, sendFile } from "../../lib/static/send.ts";
 import { assertSameBytes, binary, multipartParts, randomBytes } from "../_bytes.ts";
-import { concat } from "../_helpers.ts";
+import { concat } from "./_static.ts";
 
 const TYPE = "application/octet-stream";
 const MTIME = new Date("2024-05-06T07:08:09Z");
@@ -92,7 +97,12 @@ class CountingFile implements FileHandle {
 }
 
 function statOf(size: number): FileStat {
-  return { isFile: true, isDirectory: false, size, mtime: MTIME };
+  return { isFile: true, isDirectory: false, size, mtime: MTIME, ino: 1, ctime: MTIME };
+}
+
+/** The 200 representation of a file of `size` bytes. */
+function fileOf(size: number) {
+  return fileRepresentation(statOf(size), TYPE);
 }
 
 /** Reads a source to its end through a `bufferBytes` buffer, checking `left` after each read. */
@@ -268,7 +278,7 @@ Deno.test("sendFile() answers with a body source that reads what the stream read
     const what = range ?? "whole file";
     // One response read through its source...
     const viaSource = new CountingFile(data);
-    const first = sendFile(rangeRequest(range), viaSource, statOf(SIZE), TYPE);
+    const first = sendFile(rangeRequest(range), viaSource, fileOf(SIZE));
     assertEquals(first.status, status, what);
     const source = bodySourceOf(first);
     assert(source instanceof FileSource, `${what}: has a source`);
@@ -277,7 +287,7 @@ Deno.test("sendFile() answers with a body source that reads what the stream read
 
     // ... and one read as a stream, after which it has no source to copy from.
     const viaStream = new CountingFile(data);
-    const second = sendFile(rangeRequest(range), viaStream, statOf(SIZE), TYPE);
+    const second = sendFile(rangeRequest(range), viaStream, fileOf(SIZE));
     const reader = second.body!.getReader();
     assertEquals(bodySourceOf(second), undefined, `${what}: no source once the stream is locked`);
     const parts: Uint8Array[] = [];
@@ -318,12 +328,90 @@ Deno.test("sendFile() closes the file at once when there is no body to send", as
   ];
   for (const [what, request] of cases) {
     const file = new CountingFile(data);
-    const response = sendFile(request, file, statOf(100), TYPE);
+    // HEAD is applied where responses leave the static layer.
+    const response = headResponse(request, sendFile(request, file, fileOf(100)));
     assertEquals(file.closes, 1, what);
     assertEquals(bodySourceOf(response), undefined, what);
     await response.body?.cancel();
     assertEquals(file.reads, 0, what);
   }
+});
+
+Deno.test("sendFile() sends a page without validators whole, with its status, whatever the request asks", async () => {
+  const data = randomBytes(100);
+  const page = pageRepresentation(100, "text/html; charset=utf-8", 404);
+  const requests = [
+    rangeRequest(),
+    rangeRequest("bytes=0-9"),
+    new Request("http://localhost/", { headers: { "if-none-match": "*" } }),
+    new Request("http://localhost/", { headers: { "if-match": '"nope"' } }),
+  ];
+  for (const request of requests) {
+    const what = JSON.stringify([...request.headers]);
+    const file = new CountingFile(data);
+    const response = sendFile(request, file, page);
+    assertEquals(response.status, 404, what);
+    assertEquals(response.headers.get("content-length"), "100", what);
+    assertEquals(response.headers.get("content-type"), "text/html; charset=utf-8", what);
+    assertEquals(response.headers.get("etag"), null, what);
+    assertSameBytes(new Uint8Array(await response.arrayBuffer()), data, what);
+    assertEquals(file.closes, 1, what);
+  }
+});
+
+Deno.test("sendFile() leaves the representation's fields as they were", async () => {
+  const representation = fileOf(100);
+  const before = [...representation.headers];
+  const etag = representation.headers.get("etag")!;
+  const requests = [
+    rangeRequest(),
+    rangeRequest("bytes=0-9"),
+    rangeRequest("bytes=0-9,20-29"),
+    rangeRequest("bytes=500-"),
+    new Request("http://localhost/", { headers: { "if-none-match": etag } }),
+    new Request("http://localhost/", { headers: { "if-match": '"nope"' } }),
+  ];
+  for (const request of requests) {
+    const response = sendFile(request, new CountingFile(randomBytes(100)), representation);
+    await response.body?.cancel();
+    assertEquals([...representation.headers], before, JSON.stringify([...request.headers]));
+  }
+});
+
+Deno.test("sendFile() answers 304 with the 200's fields but Content-Type, 412 and 416 with error pages", async () => {
+  const representation = fileOf(100);
+  const etag = representation.headers.get("etag")!;
+  const notModified = sendFile(
+    new Request("http://localhost/", { headers: { "if-none-match": etag } }),
+    new CountingFile(randomBytes(100)),
+    representation,
+  );
+  assertEquals(notModified.status, 304);
+  assertEquals([...notModified.headers], [...notModifiedHeaders(representation.headers)]);
+  const cases: [Request, number, string | null][] = [
+    [new Request("http://localhost/", { headers: { "if-match": '"x"' } }), 412, null],
+    [rangeRequest("bytes=500-"), 416, "bytes */100"],
+  ];
+  for (const [request, status, contentRange] of cases) {
+    const response = sendFile(request, new CountingFile(randomBytes(100)), representation);
+    assertEquals(response.status, status);
+    assertEquals(response.headers.get("content-range"), contentRange);
+    assertEquals(response.headers.get("content-type"), "text/html; charset=utf-8");
+    assertMatch(await response.text(), new RegExp(`<h1>${status} `));
+  }
+});
+
+Deno.test("headResponse() keeps status and fields, drops the body and releases its file", async () => {
+  const file = new CountingFile(randomBytes(SIZE));
+  const get = sendFile(rangeRequest(), file, fileOf(SIZE));
+  const head = headResponse(new Request("http://localhost/", { method: "HEAD" }), get);
+  assertEquals(head.status, 200);
+  assertEquals([...head.headers], [...get.headers]);
+  assertEquals(head.body, null);
+  assertEquals([file.closes, file.reads], [1, 0]);
+  const other = new Response("x");
+  assert(headResponse(rangeRequest(), other) === other, "a GET's response is unchanged");
+  await other.body?.cancel();
 });
 
 // ------------------------------------------- writeResponse() with a BufferPool
@@ -337,13 +425,13 @@ async function writeBothWays(data: Uint8Array, range: string | undefined) {
   const log: string[] = [];
   const pool = new BufferPool(POOL_BYTES, 1);
   const copiedFile = new CountingFile(data, { log });
-  const copied = sendFile(rangeRequest(range), copiedFile, statOf(data.length), TYPE);
+  const copied = sendFile(rangeRequest(range), copiedFile, fileOf(data.length));
   const copySink = choppySink(SINK_BYTES, log);
   const progress = { bodyBytes: 0 };
   const copyResult = await writeResponse(copySink, copied, { ...GET11, buffers: pool, progress });
 
   const streamedFile = new CountingFile(data);
-  const streamed = sendFile(rangeRequest(range), streamedFile, statOf(data.length), TYPE);
+  const streamed = sendFile(rangeRequest(range), streamedFile, fileOf(data.length));
   const streamSink = choppySink(SINK_BYTES);
   const streamResult = await writeResponse(streamSink, streamed, GET11);
   return {
@@ -429,7 +517,7 @@ Deno.test("writeResponse() throws BodyError after the head when a file is cut sh
   const pool = new BufferPool(POOL_BYTES, 1);
   const file = new CountingFile(short);
   // The file was SIZE bytes when it was opened and looked at.
-  const response = sendFile(rangeRequest(), file, statOf(SIZE), TYPE);
+  const response = sendFile(rangeRequest(), file, fileOf(SIZE));
   const sink = choppySink(SINK_BYTES);
   const progress = { bodyBytes: 0 };
   const error = await assertRejects(
@@ -450,7 +538,7 @@ Deno.test("writeResponse() closes the file and frees the buffer when the client 
   const data = randomBytes(SIZE);
   const pool = new BufferPool(POOL_BYTES, 1);
   const file = new CountingFile(data);
-  const response = sendFile(rangeRequest(), file, statOf(SIZE), TYPE);
+  const response = sendFile(rangeRequest(), file, fileOf(SIZE));
   const gone = new Deno.errors.BrokenPipe("Broken pipe (os error 32)");
   let writes = 0;
   const sink = {
@@ -474,7 +562,7 @@ Deno.test("writeResponse() throws BodyError before the head when the first file 
     const what = range ?? "whole file";
     const pool = new BufferPool(POOL_BYTES, 1);
     const file = new CountingFile(data, { failOnRead: 0 });
-    const response = sendFile(rangeRequest(range), file, statOf(SIZE), TYPE);
+    const response = sendFile(rangeRequest(range), file, fileOf(SIZE));
     const sink = choppySink(SINK_BYTES);
     const error = await assertRejects(
       () => writeResponse(sink, response, { ...GET11, buffers: pool }),
@@ -491,7 +579,7 @@ Deno.test("writeResponse() throws BodyError before the head when the first file 
 Deno.test("writeResponse() refuses a file body longer than the Content-Length it was given", async () => {
   const data = randomBytes(1000);
   const file = new CountingFile(data);
-  const response = sendFile(rangeRequest(undefined), file, statOf(data.length), TYPE);
+  const response = sendFile(rangeRequest(undefined), file, fileOf(data.length));
   response.headers.set("content-length", "10");
   const pool = new BufferPool(POOL_BYTES, 1);
   const error = await assertRejects(

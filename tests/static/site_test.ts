@@ -5,10 +5,8 @@ import {
   assertNotEquals,
   assertRejects,
   assertStringIncludes,
-  fromFileUrl,
   join,
 } from "../_deps.ts";
-import type { Logger } from "../../lib/log.ts";
 import { fileEtag } from "../../lib/static/conditional.ts";
 import {
   denoFileSystem,
@@ -16,16 +14,20 @@ import {
   type FileStat,
   type FileSystem,
 } from "../../lib/static/fs.ts";
-import {
-  serveStatic,
-  STATIC_ALLOW,
-  staticLookup,
-  type StaticOptions,
-} from "../../lib/static/handler.ts";
+import { STATIC_ALLOW, type StaticOptions } from "../../lib/static/options.ts";
+import { serveStatic, staticLookup, staticSite } from "../../lib/static/site.ts";
 import { binary } from "../_bytes.ts";
+import {
+  bytesOf,
+  countingFileSystem,
+  fixture,
+  HTML,
+  recordingLogger,
+  request,
+  ROOT,
+  withTempDir,
+} from "./_static.ts";
 
-const ROOT = fromFileUrl(new URL("../fixtures/root/", import.meta.url));
-const HTML = "text/html; charset=utf-8";
 const DATA_SIZE = 300 * 1024;
 
 const decoder = new TextDecoder();
@@ -35,73 +37,12 @@ function dataBytes(size = DATA_SIZE): Uint8Array {
   return new Uint8Array(size).map((_, i) => (i * 31 + 7) & 255);
 }
 
-function fixture(name: string): Promise<Uint8Array> {
-  return Deno.readFile(join(ROOT, name));
-}
-
-function request(path: string, init: RequestInit = {}): Request {
-  return new Request(`http://localhost${path}`, init);
-}
-
 async function fetchStatic(
   path: string,
   init: RequestInit = {},
   options: Partial<StaticOptions> = {},
 ): Promise<Response> {
   return await serveStatic(ROOT, options)(request(path, init));
-}
-
-async function bytesOf(response: Response): Promise<Uint8Array> {
-  return new Uint8Array(await response.arrayBuffer());
-}
-
-/** Creates a temporary directory with `files`, runs `fn` on it, then removes it. */
-async function withTempDir(
-  files: Record<string, string | Uint8Array>,
-  fn: (dir: string) => Promise<void>,
-): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "portico_static_" });
-  try {
-    for (const [name, content] of Object.entries(files)) {
-      const path = join(dir, name);
-      await Deno.mkdir(join(path, ".."), { recursive: true });
-      if (typeof content === "string") await Deno.writeTextFile(path, content);
-      else await Deno.writeFile(path, content);
-    }
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-/** A logger that remembers the faults it is told about. */
-function recordingLogger(): Logger & { errors: [string, unknown][] } {
-  const errors: [string, unknown][] = [];
-  return { errors, access: () => {}, error: (message, error) => errors.push([message, error]) };
-}
-
-/** The real file system, counting opened and closed files. */
-function countingFileSystem(): FileSystem & { opened: number; closed: number } {
-  const fs: FileSystem & { opened: number; closed: number } = {
-    opened: 0,
-    closed: 0,
-    realPath: denoFileSystem.realPath,
-    stat: denoFileSystem.stat,
-    open: async (path: string): Promise<FileHandle> => {
-      const file = await denoFileSystem.open(path);
-      fs.opened++;
-      return {
-        read: (p) => file.read(p),
-        seek: (offset, whence) => file.seek(offset, whence),
-        stat: () => file.stat(),
-        close: () => {
-          fs.closed++;
-          file.close();
-        },
-      };
-    },
-  };
-  return fs;
 }
 
 Deno.test("serveStatic() answers GET / with index.html", async () => {
@@ -669,7 +610,14 @@ Deno.test("serveStatic() errors the body of a file truncated after stat", async 
     })(),
     seek: (offset) => Promise.resolve(offset),
     stat: (): Promise<FileStat> =>
-      Promise.resolve({ isFile: true, isDirectory: false, size: 1000, mtime: new Date(0) }),
+      Promise.resolve({
+        isFile: true,
+        isDirectory: false,
+        size: 1000,
+        mtime: new Date(0),
+        ino: null,
+        ctime: null,
+      }),
     close: () => {
       closed++;
     },
@@ -733,5 +681,84 @@ Deno.test("staticLookup() answers files and reports every other request as a mis
     const result = await lookup(request(path, init));
     assert(!(result instanceof Response), path);
     assertEquals(result.status, status, path);
+  }
+});
+
+Deno.test("staticSite() returns a lookup, a handler and the cache they share", async () => {
+  const site = staticSite(ROOT);
+  assertEquals(Object.keys(site).sort(), ["cache", "handler", "lookup"]);
+  assert(site.cache !== null);
+  const looked = await site.lookup(request("/style.css"));
+  assert(looked instanceof Response);
+  await looked.body?.cancel();
+  const handled = await site.handler(request("/style.css"));
+  assertEquals(await handled.text(), decoder.decode(await fixture("style.css")));
+  assertEquals(site.cache.size, 1, "one entry, filled by the lookup and used by the handler");
+});
+
+Deno.test("serveStatic() sends the not-found page as a 404 without validators, cached or not", async () => {
+  const page = await fixture("404.html");
+  const etag = fileEtag(page.length, (await Deno.stat(join(ROOT, "404.html"))).mtime);
+  for (const cache of [undefined, false] as const) {
+    const handler = serveStatic(ROOT, { cache });
+    // Preconditions and ranges are about the missing resource, not the page.
+    const cases: RequestInit[] = [
+      {},
+      {},
+      { headers: { "if-none-match": "*" } },
+      { headers: { "if-none-match": etag } },
+      { headers: { "if-match": '"nope"' } },
+      { headers: { range: "bytes=0-1" } },
+    ];
+    for (const init of cases) {
+      const what = `cache ${cache} ${JSON.stringify(init)}`;
+      const response = await handler(request("/missing.html", init));
+      assertEquals(response.status, 404, what);
+      assertEquals(response.headers.get("content-type"), HTML, what);
+      assertEquals(response.headers.get("content-length"), String(page.length), what);
+      for (const name of ["etag", "last-modified", "accept-ranges", "content-range"]) {
+        assertEquals(response.headers.get(name), null, `${what} ${name}`);
+      }
+      assertEquals(await bytesOf(response), page, what);
+    }
+  }
+});
+
+Deno.test("serveStatic() answers HEAD having already closed the file", async () => {
+  const data = dataBytes();
+  await withTempDir({ "data.bin": data, "404.html": "<p>no</p>" }, async (root) => {
+    const fs = countingFileSystem();
+    const handler = serveStatic(root, { fs, cache: false });
+    for (const path of ["/data.bin", "/missing"]) {
+      const response = await handler(request(path, { method: "HEAD" }));
+      assertEquals(response.body, null, path);
+      assert(fs.opened > 0, path);
+      assertEquals(fs.closed, fs.opened, `${path}: closed before the response is consumed`);
+    }
+    const looked = await staticLookup(root, { fs, cache: false })(
+      request("/data.bin", { method: "HEAD" }),
+    );
+    assert(looked instanceof Response);
+    assertEquals(looked.body, null);
+    assertEquals(looked.headers.get("content-length"), String(data.length));
+    assertEquals(fs.closed, fs.opened);
+  });
+});
+
+Deno.test("serveStatic() answers a file-system failure through the one mapping", async () => {
+  const cases: [string, unknown, number][] = [
+    ["permission denied", new Deno.errors.PermissionDenied("EACCES"), 403],
+    ["too many open files", Object.assign(new Error("EMFILE"), { code: "EMFILE" }), 503],
+    ["input/output error", new Error("EIO"), 500],
+    ["not found", new Deno.errors.NotFound("gone"), 404],
+  ];
+  for (const [what, error, status] of cases) {
+    const logger = recordingLogger();
+    const fs: FileSystem = { ...denoFileSystem, open: () => Promise.reject(error) };
+    const response = await serveStatic(ROOT, { fs, logger, cache: false })(request("/style.css"));
+    assertEquals(response.status, status, what);
+    assertEquals(response.headers.get("retry-after"), status === 503 ? "1" : null, what);
+    assertEquals(logger.errors.length, status === 500 ? 1 : 0, what);
+    await response.body?.cancel();
   }
 });

@@ -1,0 +1,234 @@
+/**
+ * One request's life apart from how it travels: build the Fetch `Request`,
+ * call the handler, turn whatever it throws into a response, settle
+ * `completed` and the request's `signal`, and write the access-log entry.
+ * A protocol (HTTP/1.1 today) parses the head, frames the body and writes
+ * the response; it hands everything else to an {@linkcode Exchange}.
+ *
+ * @module
+ */
+
+import { errorToResponse } from "./errors.ts";
+import type { ErrorHandler, Handler, ServeInfo } from "./handler.ts";
+import { errorResponse } from "./http/error_page.ts";
+import type { RequestHead } from "./http/parse.ts";
+import { rawPath, toRequest } from "./http/request.ts";
+import type { Logger } from "./log.ts";
+
+/** What every exchange on one connection shares. */
+export interface ExchangeContext {
+  /** Answers each request. */
+  readonly handler: Handler;
+  /** Answers for a handler that throws; by default {@linkcode errorToResponse}. */
+  readonly onError?: ErrorHandler;
+  /** Where access lines and faults go. */
+  readonly logger: Logger;
+  /** The client's address. */
+  readonly remoteAddr: Deno.NetAddr;
+}
+
+/** How much of a response reached the client, for the access log. */
+export interface Delivery {
+  /** The status sent. */
+  readonly status: number;
+  /** Body bytes sent. */
+  readonly bodyBytes: number;
+}
+
+/**
+ * One request and its response, from the moment its head is known until the
+ * response has been sent or has failed.
+ *
+ * @example
+ * ```ts
+ * const exchange = new Exchange(head, context, performance.now());
+ * const response = await exchange.respond(url, null);
+ * // ... write the response ...
+ * exchange.finish(null);
+ * exchange.log({ status: response.status, bodyBytes: 12 });
+ * ```
+ */
+export class Exchange {
+  /** The request head. */
+  readonly head: RequestHead;
+  /** When the head was complete, by `performance.now()`. */
+  readonly started: number;
+  readonly #context: ExchangeContext;
+  readonly #aborter = new AbortController();
+  readonly #info: ExchangeInfo;
+
+  /**
+   * @param head The parsed request head.
+   * @param context The connection's handler, logger and client.
+   * @param started When the head was complete.
+   */
+  constructor(head: RequestHead, context: ExchangeContext, started: number) {
+    this.head = head;
+    this.started = started;
+    this.#context = context;
+    this.#info = new ExchangeInfo(context.remoteAddr, rawPath(head));
+  }
+
+  /** Whether the response has been sent or has failed. */
+  get settled(): boolean {
+    return this.#info.settled;
+  }
+
+  /**
+   * Runs the handler. Whatever it throws or returns that is not a
+   * `Response` becomes one here, through {@linkcode answerError}.
+   *
+   * @param url The request's absolute URL.
+   * @param body The request body, or null.
+   * @param bodyFailed Whether the request body has failed; what the handler
+   * throws then is a consequence of it, answered with 500 but not logged
+   * (the protocol answers the body's own error instead).
+   * @returns The response to send.
+   */
+  async respond(
+    url: URL,
+    body: ReadableStream<Uint8Array> | null,
+    bodyFailed: () => boolean = () => false,
+  ): Promise<Response> {
+    const head = this.head;
+    // OPTIONS * asks about the server as a whole (RFC 9110 §9.3.7).
+    if (head.form === "asterisk") return new Response(null, { status: 204 });
+    try {
+      const request = toRequest(head, url, body, this.#aborter.signal);
+      const response = await this.#context.handler(request, this.#info);
+      if (!(response instanceof Response)) {
+        throw new TypeError("Handler did not return a Response");
+      }
+      return response;
+    } catch (error) {
+      if (bodyFailed()) return errorResponse(500);
+      return await answerError(error, this.#context, `${head.method} ${head.target}`);
+    }
+  }
+
+  /** The client has gone, or its body failed: the handler's signal aborts. */
+  abort(): void {
+    if (!this.settled) this.#aborter.abort();
+  }
+
+  /**
+   * Ends the exchange for the handler: `completed` resolves (failure null)
+   * or rejects with why the response was not sent, which also aborts the
+   * signal. Only the first call counts.
+   *
+   * @param failure Null when the whole response was written.
+   */
+  finish(failure: string | null): void {
+    if (this.settled) return;
+    if (failure !== null) this.#aborter.abort();
+    this.#info.settle(failure === null ? null : new Deno.errors.Interrupted(failure));
+  }
+
+  /**
+   * Writes the access-log entry.
+   *
+   * @param delivery The status and body bytes sent.
+   * @param incomplete Whether the response was cut short.
+   */
+  log(delivery: Delivery, incomplete = false): void {
+    logAccess(this.#context, this.head, delivery, this.started, incomplete);
+  }
+}
+
+/**
+ * Writes an access-log entry for a request, or for bytes that never became
+ * one (head null).
+ *
+ * @param context The logger and the client.
+ * @param head The request head, or null when it could not be parsed.
+ * @param delivery The status and body bytes sent.
+ * @param started When the request began.
+ * @param incomplete Whether the response was cut short.
+ */
+export function logAccess(
+  context: Pick<ExchangeContext, "logger" | "remoteAddr">,
+  head: RequestHead | null,
+  delivery: Delivery,
+  started: number,
+  incomplete = false,
+): void {
+  context.logger.access({
+    remote: context.remoteAddr.hostname ?? "-",
+    method: head?.method ?? "-",
+    target: head?.target ?? "-",
+    status: delivery.status,
+    bytes: delivery.bodyBytes,
+    milliseconds: performance.now() - started,
+    incomplete,
+  });
+}
+
+/**
+ * The response for a handler that threw: the server's `onError` when there
+ * is one, else the one mapping of {@linkcode errorToResponse}, which logs
+ * what is not an HTTP error and answers it with a bare 500.
+ *
+ * @param error What the handler threw.
+ * @param context The `onError` hook and the logger.
+ * @param what The request, for the log line.
+ * @returns The response to send.
+ */
+export async function answerError(
+  error: unknown,
+  context: Pick<ExchangeContext, "onError" | "logger">,
+  what: string,
+): Promise<Response> {
+  const report = (failure: unknown) => context.logger.error(`handler failed for ${what}`, failure);
+  if (context.onError === undefined) return errorToResponse(error, report);
+  try {
+    const response = await context.onError(error);
+    if (response instanceof Response) return response;
+    throw new TypeError("onError did not return a Response");
+  } catch (failure) {
+    context.logger.error(`onError failed for ${what}`, failure);
+    return errorResponse(500);
+  }
+}
+
+/**
+ * The {@linkcode ServeInfo} of one exchange. `completed` is made only when a
+ * handler asks for it, and is marked handled so that a failure nobody awaits
+ * is not reported as an unhandled rejection.
+ */
+class ExchangeInfo implements ServeInfo {
+  readonly remoteAddr: Deno.NetAddr;
+  readonly rawPath: string;
+  #outcome: Error | null | undefined = undefined;
+  #completed: PromiseWithResolvers<void> | null = null;
+
+  constructor(remoteAddr: Deno.NetAddr, rawPath: string) {
+    this.remoteAddr = remoteAddr;
+    this.rawPath = rawPath;
+  }
+
+  get completed(): Promise<void> {
+    if (this.#completed === null) {
+      this.#completed = Promise.withResolvers<void>();
+      this.#completed.promise.catch(() => {});
+      if (this.#outcome !== undefined) this.#deliver(this.#outcome);
+    }
+    return this.#completed.promise;
+  }
+
+  /** Whether the response has been sent or has failed. */
+  get settled(): boolean {
+    return this.#outcome !== undefined;
+  }
+
+  /** Records how the response ended: null when it was sent, else why not. */
+  settle(failure: Error | null): void {
+    if (this.settled) return;
+    this.#outcome = failure;
+    if (this.#completed !== null) this.#deliver(failure);
+  }
+
+  #deliver(failure: Error | null): void {
+    if (failure === null) this.#completed!.resolve();
+    else this.#completed!.reject(failure);
+  }
+}

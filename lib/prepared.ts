@@ -1,0 +1,155 @@
+/**
+ * The fast path for hot files: a GET or HEAD for a path the static layer's
+ * cache knows is answered from the request head alone, before any `Request`
+ * is built, with bytes prepared beforehand and one write. The static layer
+ * decides what a file's response is (its fields, its validators, which path
+ * names it); this module only serialises that decision for HTTP/1.1, once a
+ * second per file, with the same `serializeHead` the response writer uses.
+ *
+ * @module
+ */
+
+import type { Prepared, Shortcut } from "./http/connection.ts";
+import type { RequestHead } from "./http/parse.ts";
+import { rawPath } from "./http/request.ts";
+import { encodeLatin1, httpDate, serializeHead } from "./http/response.ts";
+import type { CachedFile, FileCache } from "./static/cache.ts";
+import { evaluatePreconditions } from "./static/conditional.ts";
+import { notModifiedHeaders } from "./static/headers.ts";
+
+/** Which response a cached file gives. */
+export type PreparedKind = "get" | "head" | "not-modified";
+
+/**
+ * Answers GET and HEAD requests for cached files from the head alone: a 200,
+ * or a 304 when `If-None-Match` / `If-Modified-Since` say the client has
+ * it. Requests with a body, a range or other preconditions, and paths the
+ * cache does not know, are left to the handler (which also refreshes the
+ * cache).
+ *
+ * @param cache The cache the static layer fills.
+ * @returns The shortcut for the connection loop.
+ *
+ * @example
+ * ```ts
+ * const site = staticSite("www");
+ * const shortcut = site.cache === null ? undefined : preparedShortcut(site.cache);
+ * ```
+ */
+export function preparedShortcut(cache: FileCache): Shortcut {
+  const prepared = new WeakMap<CachedFile, PreparedFile>();
+  return (head, connection, server) => {
+    if ((head.method !== "GET" && head.method !== "HEAD") || head.form !== "origin") return null;
+    if (head.framing.kind !== "none") return null;
+    const file = cache.lookup(rawPath(head));
+    if (file === undefined) return null;
+    const kind = preparedKind(head, file);
+    if (kind === null) return null;
+    let responses = prepared.get(file);
+    if (responses === undefined) {
+      responses = new PreparedFile(file);
+      prepared.set(file, responses);
+    }
+    return responses.response(kind, connection, server);
+  };
+}
+
+/**
+ * Which prepared response answers `head` for `file`, or null when the
+ * request needs the full path (a range, `If-Match`, `If-Unmodified-Since`,
+ * `If-Range`, or preconditions that fail). Preconditions are judged by the
+ * static layer's one evaluator (RFC 9110 §13.2.2).
+ *
+ * @param head The request head (GET or HEAD).
+ * @param file The cached file its path names.
+ * @returns The kind of response, or null.
+ */
+export function preparedKind(head: RequestHead, file: CachedFile): PreparedKind | null {
+  let conditional = false;
+  for (const [name] of head.fields) {
+    if (name.charCodeAt(0) !== 0x69 && name !== "range") continue; // "i..."
+    if (name === "if-none-match" || name === "if-modified-since") conditional = true;
+    else if (name === "range" || name === "if-range" || name === "if-match") return null;
+    else if (name === "if-unmodified-since") return null;
+  }
+  if (conditional) {
+    const decision = evaluatePreconditions(head.method, fieldsOf(head), file.validators);
+    if (decision === "not-modified") return "not-modified";
+    if (decision === "failed") return null;
+  }
+  return head.method === "HEAD" ? "head" : "get";
+}
+
+/** A `Headers`-like view of a head's fields: repeated fields joined with ", ". */
+function fieldsOf(head: RequestHead): Pick<Headers, "get"> {
+  return {
+    get(name: string): string | null {
+      let value: string | null = null;
+      for (const [field, v] of head.fields) {
+        if (field === name) value = value === null ? v : `${value}, ${v}`;
+      }
+      return value;
+    },
+  };
+}
+
+/**
+ * One cached file's responses as bytes. Those for keep-alive HTTP/1.1 (no
+ * `Connection` field) are built once a second, when `Date` changes, and
+ * shared; the rarer `close` and HTTP/1.0 variants are built per request.
+ */
+class PreparedFile {
+  readonly #file: CachedFile;
+  #date = "";
+  #server = "";
+  #get: Uint8Array | null = null;
+  #notModified: Uint8Array | null = null;
+
+  constructor(file: CachedFile) {
+    this.#file = file;
+  }
+
+  response(kind: PreparedKind, connection: string, server: string): Prepared {
+    if (connection !== "") return this.#build(kind, connection, server);
+    const date = httpDate();
+    if (date !== this.#date || server !== this.#server) {
+      this.#date = date;
+      this.#server = server;
+      this.#get = null;
+      this.#notModified = null;
+    }
+    const size = this.#file.body.length;
+    if (kind === "not-modified") {
+      this.#notModified ??= this.#build(kind, "", server).bytes;
+      return { bytes: this.#notModified, status: 304, bodyBytes: 0 };
+    }
+    this.#get ??= this.#build("get", "", server).bytes;
+    if (kind === "head") {
+      return { bytes: this.#get.subarray(0, this.#get.length - size), status: 200, bodyBytes: 0 };
+    }
+    return { bytes: this.#get, status: 200, bodyBytes: size };
+  }
+
+  #build(kind: PreparedKind, connection: string, server: string): Prepared {
+    const file = this.#file;
+    const framing: Array<[string, string]> = [];
+    if (kind !== "not-modified") framing.push(["content-length", String(file.body.length)]);
+    if (connection !== "") framing.push(["connection", connection]);
+    if (kind === "not-modified") {
+      const head = serializeHead(
+        304,
+        "Not Modified",
+        notModifiedHeaders(file.headers),
+        framing,
+        server,
+      );
+      return { bytes: encodeLatin1(head), status: 304, bodyBytes: 0 };
+    }
+    const head = encodeLatin1(serializeHead(200, "OK", file.headers, framing, server));
+    if (kind === "head") return { bytes: head, status: 200, bodyBytes: 0 };
+    const bytes = new Uint8Array(head.length + file.body.length);
+    bytes.set(head);
+    bytes.set(file.body, head.length);
+    return { bytes, status: 200, bodyBytes: file.body.length };
+  }
+}

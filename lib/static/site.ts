@@ -1,0 +1,179 @@
+/**
+ * The static layer composed: a document root's lookup and handler, sharing
+ * one cache, with the pages that answer misses (404, 405, 400) and HEAD
+ * applied where responses leave the layer.
+ *
+ * {@linkcode staticLookup} answers only what a file answers and reports a
+ * miss otherwise, so a gateway can hand the request to an application;
+ * {@linkcode serveStatic} turns misses into pages.
+ *
+ * @module
+ */
+
+import { join } from "../deps.ts";
+import { errorResponse } from "../http/error_page.ts";
+import { silentLogger } from "../log.ts";
+import { DEFAULT_CACHE_LIMITS, FileCache, REVALIDATE_MS } from "./cache.ts";
+import { denoFileSystem, isNotFound } from "./fs.ts";
+import { pageRepresentation } from "./headers.ts";
+import { type LookupContext, lookupFile } from "./lookup.ts";
+import { mediaTypeOf } from "./media_type.ts";
+import {
+  STATIC_ALLOW,
+  type StaticHandler,
+  type StaticLookup,
+  type StaticMiss,
+  type StaticOptions,
+} from "./options.ts";
+import { DocumentRoot } from "./root.ts";
+import { headResponse, sendFile } from "./send.ts";
+import { openFile } from "./store.ts";
+
+/**
+ * One document root served two ways that share its cache: the lookup
+ * ({@linkcode staticLookup}) and the handler ({@linkcode serveStatic}); and
+ * the cache itself, for a fast path that answers cached files before any
+ * `Request` is built.
+ */
+export interface StaticSite {
+  /** Answers what a file answers; reports a miss otherwise. */
+  readonly lookup: StaticLookup;
+  /** Answers everything, with 404, 405 and 400 pages for misses. */
+  readonly handler: StaticHandler;
+  /** The hot-file cache, or null without one. */
+  readonly cache: FileCache | null;
+}
+
+/** What the handler needs besides a lookup's: the not-found page. */
+interface SiteContext extends LookupContext {
+  /** The page served with 404, relative to the root, or null for the built-in one. */
+  readonly notFoundPage: string | null;
+}
+
+/**
+ * Creates the lookup and the handler for a document root.
+ *
+ * @param root The document root; a relative path is resolved against the working directory.
+ * @param options How to treat directories, dotfiles and misses; the cache and its clock.
+ * @returns The two, sharing one cache, and the cache.
+ *
+ * @example
+ * ```ts
+ * const site = staticSite("www");
+ * const response = await site.handler(new Request("http://localhost/"));
+ * ```
+ */
+export function staticSite(root: string, options: StaticOptions = {}): StaticSite {
+  const context = siteContext(root, options);
+  const lookup: StaticLookup = async (request, info) => {
+    const result = await lookupFile(context, request, info);
+    return result instanceof Response ? headResponse(request, result) : result;
+  };
+  const handler: StaticHandler = async (request, info) => {
+    const result = await lookupFile(context, request, info);
+    const response = result instanceof Response ? result : await missPage(context, request, result);
+    return headResponse(request, response);
+  };
+  return { lookup, handler, cache: context.store.cache };
+}
+
+/**
+ * Creates the lookup behind {@linkcode serveStatic}: GET and HEAD requests
+ * for files that exist are answered; everything else is a miss.
+ *
+ * @param root The document root; a relative path is resolved against the working directory.
+ * @param options How to treat directories and dotfiles.
+ * @returns The lookup.
+ *
+ * @example
+ * ```ts
+ * const files = staticLookup("www");
+ * const result = await files(new Request("http://localhost/"));
+ * const response = result instanceof Response ? result : new Response("none", { status: 404 });
+ * ```
+ */
+export function staticLookup(root: string, options: StaticOptions = {}): StaticLookup {
+  return staticSite(root, options).lookup;
+}
+
+/**
+ * Creates a Fetch handler that serves files under `root` and answers what
+ * has no file with the root's `404.html` (or a built-in page), 405 with
+ * `Allow` for methods other than GET, HEAD and OPTIONS, and 400 for paths
+ * that cannot name a file.
+ *
+ * @param root The document root; a relative path is resolved against the working directory.
+ * @param options How to treat directories, dotfiles and misses.
+ * @returns The handler.
+ *
+ * @example
+ * ```ts
+ * const files = serveStatic("www");
+ * const response = await files(new Request("http://localhost/"));
+ * ```
+ */
+export function serveStatic(root: string, options: StaticOptions = {}): StaticHandler {
+  return staticSite(root, options).handler;
+}
+
+function siteContext(root: string, options: StaticOptions): SiteContext {
+  const fs = options.fs ?? denoFileSystem;
+  return {
+    root: new DocumentRoot(root, fs),
+    store: { fs, cache: cacheFor(options) },
+    index: options.index ?? "index.html",
+    dotfiles: options.dotfiles ?? false,
+    logger: options.logger ?? silentLogger,
+    notFoundPage: options.notFoundPage === undefined ? "404.html" : options.notFoundPage,
+  };
+}
+
+/** The cache the options ask for, or null for none. */
+function cacheFor(options: StaticOptions): FileCache | null {
+  if (options.cache === false) return null;
+  const limits = { ...DEFAULT_CACHE_LIMITS, ...options.cache };
+  if (limits.cacheBytes === 0) return null;
+  return new FileCache(limits, REVALIDATE_MS, options.clock);
+}
+
+/** The page for a miss: the not-found page, 204 or 405 with `Allow`, or 400. */
+async function missPage(
+  context: SiteContext,
+  request: Request,
+  miss: StaticMiss,
+): Promise<Response> {
+  if (miss.status === 404) return await notFound(context, request);
+  if (miss.status === 405) {
+    if (request.method === "OPTIONS") {
+      return new Response(null, { status: 204, headers: { allow: STATIC_ALLOW } });
+    }
+    return errorResponse(405, undefined, { allow: STATIC_ALLOW });
+  }
+  // A path that cannot be a file name is bad input: answer, and ask the
+  // server to close rather than read more from that client.
+  return errorResponse(miss.status, miss.message, { connection: "close" });
+}
+
+/**
+ * The root's not-found page, through the same store and send path as any
+ * file but as a 404 without validators; the built-in page when there is
+ * none or it cannot be read (which is reported: the page was meant to be
+ * there).
+ */
+async function notFound(context: SiteContext, request: Request): Promise<Response> {
+  const page = context.notFoundPage;
+  if (page === null) return errorResponse(404);
+  try {
+    const found = await context.root.find(join(context.root.path, page));
+    const opened = found?.stat.isFile
+      ? await openFile(context.store, found, mediaTypeOf(page))
+      : null;
+    if (opened !== null) {
+      const representation = pageRepresentation(opened.representation.size, opened.type, 404);
+      return sendFile(request, opened.handle, representation);
+    }
+  } catch (error) {
+    if (!isNotFound(error)) context.logger.error("cannot read the not-found page", error);
+  }
+  return errorResponse(404);
+}

@@ -1,0 +1,154 @@
+/**
+ * Which store a file is sent from: the cache when it holds this version of
+ * the file, the disk otherwise. A file the cache would keep is read whole
+ * and admitted; a larger one is left open to be streamed.
+ *
+ * @module
+ */
+
+import type { CachedFile, FileCache } from "./cache.ts";
+import type { FileHandle, FileStat, FileSystem } from "./fs.ts";
+import { fileRepresentation, type Representation } from "./headers.ts";
+import type { Found } from "./root.ts";
+
+/** Where files come from: the file system, and the cache in front of it (or none). */
+export interface FileStore {
+  /** The file system. */
+  readonly fs: FileSystem;
+  /** The hot-file cache, or null for none. */
+  readonly cache: FileCache | null;
+}
+
+/** A file ready to be sent. */
+export interface OpenedFile {
+  /** Its bytes, at offset 0: an open file, or a {@linkcode MemoryFile} over cached bytes. */
+  readonly handle: FileHandle;
+  /** Its 200 representation (the cache's fields for a cached file). */
+  readonly representation: Representation;
+  /** Its `Content-Type`. */
+  readonly type: string;
+  /** The cache entry it was served from or admitted into, if any. */
+  readonly cached: CachedFile | undefined;
+}
+
+/**
+ * Opens a found file from the cache or the disk.
+ *
+ * @param store The file system and the cache.
+ * @param found The file's real path and the metadata it was found with.
+ * @param type Its `Content-Type`.
+ * @returns The opened file, or null when it is no longer a regular file.
+ * @throws What the file system throws; a file opened before the failure is closed.
+ *
+ * @example
+ * ```ts
+ * import { denoFileSystem } from "./fs.ts";
+ *
+ * const path = await Deno.realPath("www/index.html");
+ * const store = { fs: denoFileSystem, cache: null };
+ * const opened = await openFile(store, { path, stat: await Deno.stat(path) }, "text/html");
+ * opened?.handle.close();
+ * ```
+ */
+export async function openFile(
+  store: FileStore,
+  found: Found,
+  type: string,
+): Promise<OpenedFile | null> {
+  const cached = store.cache?.get(found.path, found.stat);
+  if (cached !== undefined) return fromCache(cached);
+  const handle = await store.fs.open(found.path);
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile) {
+      handle.close();
+      return null;
+    }
+    if (store.cache?.accepts(stat.size)) {
+      const body = await readWhole(handle, stat.size);
+      if (body !== null) {
+        handle.close();
+        return fromCache(store.cache.add(found.path, stat, body, type));
+      }
+      // It shrank while being read: stream it, which fails as it should.
+      await handle.seek(0, Deno.SeekMode.Start);
+    }
+    return { handle, representation: fileRepresentation(stat, type), type, cached: undefined };
+  } catch (error) {
+    handle.close();
+    throw error;
+  }
+}
+
+function fromCache(file: CachedFile): OpenedFile {
+  const { headers, validators, type } = file;
+  const representation = { status: 200, size: file.body.length, headers, validators };
+  return { handle: new MemoryFile(file.body, file.stat), representation, type, cached: file };
+}
+
+/**
+ * Reads `size` bytes from the start of an open file.
+ *
+ * @returns The bytes, or null when the file ended sooner.
+ */
+async function readWhole(file: FileHandle, size: number): Promise<Uint8Array | null> {
+  const bytes = new Uint8Array(size);
+  let n = 0;
+  while (n < size) {
+    const read = await file.read(bytes.subarray(n));
+    if (read === null) return null;
+    n += read;
+  }
+  return bytes;
+}
+
+/**
+ * Bytes in memory read like an open file, so the one send path (ranges,
+ * preconditions, streaming) serves cached files too.
+ *
+ * @example
+ * ```ts
+ * const stat = await Deno.stat("www/index.html");
+ * const file = new MemoryFile(new TextEncoder().encode("hello"), stat);
+ * await file.read(new Uint8Array(2)); // 2
+ * ```
+ */
+export class MemoryFile implements FileHandle {
+  readonly #body: Uint8Array;
+  readonly #stat: FileStat;
+  #position = 0;
+
+  /**
+   * @param body The bytes.
+   * @param stat The metadata of the file they were read from.
+   */
+  constructor(body: Uint8Array, stat: FileStat) {
+    this.#body = body;
+    this.#stat = stat;
+  }
+
+  read(p: Uint8Array): Promise<number | null> {
+    const body = this.#body;
+    if (this.#position >= body.length) return Promise.resolve(null);
+    const n = Math.min(p.length, body.length - this.#position);
+    p.set(body.subarray(this.#position, this.#position + n));
+    this.#position += n;
+    return Promise.resolve(n);
+  }
+
+  seek(offset: number, whence: Deno.SeekMode): Promise<number> {
+    const base = whence === Deno.SeekMode.Start
+      ? 0
+      : whence === Deno.SeekMode.Current
+      ? this.#position
+      : this.#body.length;
+    this.#position = Math.max(0, base + offset);
+    return Promise.resolve(this.#position);
+  }
+
+  stat(): Promise<FileStat> {
+    return Promise.resolve(this.#stat);
+  }
+
+  close(): void {}
+}
