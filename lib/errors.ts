@@ -1,7 +1,8 @@
 /**
- * Error types that carry an HTTP status. The connection loop maps them to
- * responses in one place; their `message` is a fixed public phrase, never a
- * path or a system error text.
+ * The server's errors and the one place they become responses: HTTP errors
+ * carry a status and a fixed public phrase (never a path or a system error
+ * text), {@linkcode errorToResponse} turns anything thrown into the answer,
+ * and a {@linkcode UserError} is one line for the person running the program.
  *
  * @module
  */

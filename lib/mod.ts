@@ -127,8 +127,11 @@ export function serve(options: ServeOptions): Server {
   const { handler, root } = options;
   const logger = options.logger ?? consoleLogger({ quiet: true });
   const tuning = { ...DEFAULT_TUNING, ...options.tuning };
-  const cache = { cacheBytes: tuning.cacheBytes, cacheFileBytes: tuning.cacheFileBytes };
-  const served = site(handler ?? null, root ?? null, { logger, cache, ...options.static });
+  const served = site(handler ?? null, root ?? null, {
+    logger,
+    cache: tuning,
+    ...options.static,
+  });
 
   const server = listen({
     hostname: options.hostname ?? DEFAULT_HOST,

@@ -61,9 +61,8 @@ async function start(config: WorkerConfig): Promise<Server | FromWorker> {
     const app = config.app === null
       ? null
       : await loadApp(config.app, config.appName ?? config.app);
-    const { cacheBytes, cacheFileBytes } = config.tuning;
-    const cache = { cacheBytes, cacheFileBytes };
-    return listenOrExplain(config, site(app, config.root, { logger, cache }), logger);
+    const served = site(app, config.root, { logger, cache: config.tuning });
+    return listenOrExplain(config, served, logger);
   } catch (error) {
     if (error instanceof UserError) {
       return { kind: "failed", message: error.message, exitCode: error.exitCode };

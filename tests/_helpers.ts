@@ -108,6 +108,54 @@ export async function deadline<T>(promise: Promise<T>, ms: number, message: stri
   }
 }
 
+/** How long {@linkcode until} polls unless told: generous, only a safety net. */
+export const POLL_LIMIT_MS = 5000;
+/** How often {@linkcode until} looks again. */
+const POLL_INTERVAL_MS = 5;
+
+/**
+ * Polls `probe` until it returns something other than null, undefined or
+ * false, and returns that; fails after `limitMs`. A probe may throw to give
+ * up early.
+ *
+ * @param what What is awaited, for the failure message.
+ * @param probe Looks once.
+ * @param limitMs How long to keep looking.
+ * @returns What the probe found.
+ */
+export async function until<T>(
+  what: string,
+  probe: () => T | null | undefined | false,
+  limitMs: number = POLL_LIMIT_MS,
+): Promise<T> {
+  const deadline = performance.now() + limitMs;
+  while (true) {
+    const value = probe();
+    if (value !== null && value !== undefined && value !== false) return value;
+    if (performance.now() > deadline) {
+      throw new Error(`timed out after ${limitMs} ms waiting for ${what}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
+  }
+}
+
+/**
+ * `promise`'s value, or null when it has not settled within `ms`.
+ *
+ * @param promise What to wait for.
+ * @param ms How long to wait.
+ * @returns Its value, or null when it came too late.
+ */
+export async function within<T>(promise: Promise<T>, ms: number): Promise<T | null> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<null>((resolve) => timer = setTimeout(() => resolve(null), ms));
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * One `conn.read(buffer)` that fails with "no response within `ms` ms" when
  * no byte (nor the end) arrives in time. After it fails, the read is still

@@ -96,53 +96,43 @@ Deno.test("Exchange.respond() answers OPTIONS * itself with 204", async () => {
   assertEquals(called, false);
 });
 
-Deno.test("Exchange.finish() resolves completed once the response is sent", async () => {
-  let completed: Promise<void> | null = null;
-  let signal: AbortSignal | null = null;
+/** Runs one exchange whose handler keeps its `completed` and `signal`. */
+async function respondedExchange() {
+  const seen: { completed?: Promise<void>; signal?: AbortSignal } = {};
   const { context: ctx } = context((request, info) => {
-    completed = info.completed;
-    signal = request.signal;
+    seen.completed = info.completed;
+    seen.signal = request.signal;
     return new Response("ok");
   });
   const exchange = new Exchange(GET, ctx, 0);
   await exchange.respond(URL_OF_GET, null);
+  return { exchange, completed: seen.completed!, signal: seen.signal! };
+}
+
+Deno.test("Exchange.finish() resolves completed once the response is sent", async () => {
+  const { exchange, completed, signal } = await respondedExchange();
   exchange.finish(null);
   exchange.finish("too late: ignored");
-  await completed!;
-  assertEquals(signal!.aborted, false);
+  await completed;
+  assertEquals(signal.aborted, false);
   assert(exchange.settled);
 });
 
 Deno.test("Exchange.finish() with a failure rejects completed and aborts the signal", async () => {
-  let completed: Promise<void> | null = null;
-  let signal: AbortSignal | null = null;
-  const { context: ctx } = context((request, info) => {
-    completed = info.completed;
-    signal = request.signal;
-    return new Response("ok");
-  });
-  const exchange = new Exchange(GET, ctx, 0);
-  await exchange.respond(URL_OF_GET, null);
+  const { exchange, completed, signal } = await respondedExchange();
   exchange.finish("The client left");
-  await assertRejects(() => completed!, Deno.errors.Interrupted, "The client left");
-  assertEquals(signal!.aborted, true);
+  await assertRejects(() => completed, Deno.errors.Interrupted, "The client left");
+  assertEquals(signal.aborted, true);
 });
 
 Deno.test("Exchange.abort() aborts the signal only before the exchange settles", async () => {
-  const signals: AbortSignal[] = [];
-  const { context: ctx } = context((request) => {
-    signals.push(request.signal);
-    return new Response("ok");
-  });
-  const first = new Exchange(GET, ctx, 0);
-  await first.respond(URL_OF_GET, null);
-  first.abort();
-  assertEquals(signals[0].aborted, true);
-  const second = new Exchange(GET, ctx, 0);
-  await second.respond(URL_OF_GET, null);
-  second.finish(null);
-  second.abort();
-  assertEquals(signals[1].aborted, false);
+  const first = await respondedExchange();
+  first.exchange.abort();
+  assertEquals(first.signal.aborted, true);
+  const second = await respondedExchange();
+  second.exchange.finish(null);
+  second.exchange.abort();
+  assertEquals(second.signal.aborted, false);
 });
 
 Deno.test("Exchange.log() writes one access entry with the client, target and bytes", () => {

@@ -1,23 +1,28 @@
 /**
- * Starting the program as a separate process for a test: every wait has a
- * deadline, so a program that never prints what is expected fails the test
- * instead of hanging it, and `stop()` always reaps the process.
+ * Starting a program as a separate process for a test: every wait has a
+ * deadline, so a program that never prints what is expected (or never
+ * exits) fails the test instead of hanging it, and `stop()` always reaps
+ * the process.
  *
  * @module
  */
 
 import { fromFileUrl } from "../_deps.ts";
+import { deadline } from "../_helpers.ts";
 
 /** The repository root, where `deno run main.ts` is meant to be typed. */
 export const REPO: string = fromFileUrl(new URL("../../", import.meta.url));
 
-/** How long a program may take to print what a test waits for. */
+/**
+ * How long a program may take to print what a test waits for: only a safety
+ * net that turns a hang into a failure, generous for a loaded machine.
+ */
 export const START_DEADLINE_MS = 30_000;
 
-/** How long a program may take to exit after SIGTERM before it is killed. */
-const STOP_DEADLINE_MS = 20_000;
+/** How long a program may take to exit once it should, before the test fails. */
+export const EXIT_DEADLINE_MS = 30_000;
 
-/** How a stopped program ended and everything it printed. */
+/** How a program ended and everything it printed. */
 export interface Stopped {
   /** Its exit status. */
   readonly status: Deno.CommandStatus;
@@ -31,26 +36,28 @@ export interface Stopped {
 export interface Spawned {
   /** The process. */
   readonly child: Deno.ChildProcess;
+  /** What it has printed on standard output so far (as far as a wait has read). */
+  readonly stdout: string;
   /**
    * Reads standard output until `pattern` matches what it has printed so far.
    *
-   * @throws {Error} When the deadline passes or the program exits first; the
-   * message carries both outputs so far.
+   * @throws {Error} When the deadline (30 s unless given) passes or the
+   * program exits first; the message carries both outputs so far.
    */
   waitFor(pattern: RegExp, deadlineMs?: number): Promise<RegExpExecArray>;
-  /** Sends SIGTERM (SIGKILL if it has not exited in time) and reads both outputs to their end. */
-  stop(): Promise<Stopped>;
-}
-
-/** Rejects with `message` after `ms`; `cancel()` clears the timer. */
-function deadline(ms: number, message: string): { expired: Promise<never>; cancel(): void } {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms);
-  });
-  // Only raced, never awaited alone: keep an unraced rejection from being unhandled.
-  expired.catch(() => {});
-  return { expired, cancel: () => clearTimeout(timer) };
+  /**
+   * Waits for the exit without sending anything, reading both outputs to
+   * their end.
+   *
+   * @throws {Error} When it does not come within `deadlineMs` (30 s unless
+   * given); the program is left running for `stop()`.
+   */
+  exited(deadlineMs?: number): Promise<Stopped>;
+  /**
+   * Sends `signal` (SIGTERM unless given), SIGKILL if the program has not
+   * exited within 30 s, and reads both outputs to their end.
+   */
+  stop(signal?: Deno.Signal): Promise<Stopped>;
 }
 
 /**
@@ -66,7 +73,8 @@ export function spawnDeno(args: readonly string[], cwd: string = REPO): Spawned 
 
 /**
  * Starts `program` with `args` in `cwd`, with standard input closed (so a
- * permission prompt can never wait on a terminal) and both outputs piped.
+ * permission prompt can never wait on a terminal), `NO_COLOR=1` and both
+ * outputs piped.
  *
  * @param program The executable.
  * @param args Its arguments.
@@ -89,7 +97,7 @@ export function spawnProgram(program: string, args: readonly string[], cwd: stri
     for await (const text of child.stderr.pipeThrough(new TextDecoderStream())) stderr += text;
   })();
   // At most one read of standard output is outstanding; a wait that times out
-  // leaves it for the next wait (or for stop) instead of losing its text.
+  // leaves it for the next wait (or for the exit) instead of losing its text.
   let pending: Promise<boolean> | null = null;
   /** Appends the next piece of standard output; false at its end. */
   const read = (): Promise<boolean> => {
@@ -105,54 +113,68 @@ export function spawnProgram(program: string, args: readonly string[], cwd: stri
     pattern: RegExp,
     deadlineMs = START_DEADLINE_MS,
   ): Promise<RegExpExecArray> => {
-    const timeout = deadline(deadlineMs, `nothing matched ${pattern} within ${deadlineMs} ms`);
+    const end = performance.now() + deadlineMs;
     try {
       while (true) {
         const match = pattern.exec(stdout);
         if (match !== null) return match;
-        if (!(await Promise.race([read(), timeout.expired]))) {
+        const left = Math.max(0, end - performance.now());
+        if (!await deadline(read(), left, `nothing matched ${pattern} within ${deadlineMs} ms`)) {
           throw new Error(`the program exited before printing ${pattern}`);
         }
       }
     } catch (error) {
       throw new Error(`${(error as Error).message}\nstdout: ${stdout}\nstderr: ${stderr}`);
-    } finally {
-      timeout.cancel();
     }
   };
 
-  let stopped: Promise<Stopped> | null = null;
-  const stop = (): Promise<Stopped> => {
-    stopped ??= (async () => {
-      const kill = (signal: Deno.Signal) => {
-        try {
-          child.kill(signal);
-        } catch {
-          // It has already exited.
+  // The exit and the ends of both outputs, read together so that a full pipe
+  // can never keep the program from exiting.
+  let ended: Promise<Stopped> | null = null;
+  const end = (): Promise<Stopped> => {
+    ended ??= (async () => {
+      const drained = (async () => {
+        while (await read()) {
+          // Standard output ends with the process.
         }
-      };
-      kill("SIGTERM");
-      const timeout = deadline(STOP_DEADLINE_MS, "no exit after SIGTERM");
-      let status: Deno.CommandStatus;
-      try {
-        status = await Promise.race([child.status, timeout.expired]);
-      } catch {
-        kill("SIGKILL");
-        status = await child.status;
-      } finally {
-        timeout.cancel();
-      }
-      while (await read()) {
-        // Standard output ends with the process.
-      }
-      await stderrDone;
+      })();
+      const [status] = await Promise.all([child.status, drained, stderrDone]);
       return { status, stdout, stderr };
     })();
-    return stopped;
+    return ended;
   };
 
-  return { child, waitFor, stop };
+  const exited = (deadlineMs = EXIT_DEADLINE_MS): Promise<Stopped> =>
+    deadline(end(), deadlineMs, `the program did not exit within ${deadlineMs} ms`);
+
+  const kill = (signal: Deno.Signal) => {
+    try {
+      child.kill(signal);
+    } catch {
+      // It has already exited.
+    }
+  };
+  const stop = async (signal: Deno.Signal = "SIGTERM"): Promise<Stopped> => {
+    kill(signal);
+    try {
+      return await exited();
+    } catch {
+      // Never leave it running.
+      kill("SIGKILL");
+      return await end();
+    }
+  };
+
+  return {
+    child,
+    get stdout() {
+      return stdout;
+    },
+    waitFor,
+    exited,
+    stop,
+  };
 }
 
-/** The `http://127.0.0.1:PORT/` line the program prints once it listens. */
-export const LISTENING_URL = /http:\/\/127\.0\.0\.1:\d+\//;
+/** The `http://127.0.0.1:PORT/` line the program prints once it listens; group 1 is the port. */
+export const LISTENING_URL = /http:\/\/127\.0\.0\.1:(\d+)\//;

@@ -9,9 +9,9 @@
  * reported as ignored with the reason, never as passed.
  */
 
-import { assert, assertEquals, join } from "./_deps.ts";
-import denoJson from "../deno.json" with { type: "json" };
-import { LISTENING_URL, REPO, spawnProgram } from "./main/_process.ts";
+import { assert, assertEquals, join } from "../_deps.ts";
+import denoJson from "../../deno.json" with { type: "json" };
+import { LISTENING_URL, REPO, spawnProgram } from "./_process.ts";
 
 const WWW = join(REPO, "www");
 const STAND_IN_RUNTIME = "/bin/true";

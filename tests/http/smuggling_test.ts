@@ -8,8 +8,8 @@
  * `/smuggled` is never answered and never reaches the handler.
  */
 
-import { assert, assertEquals } from "./_deps.ts";
-import { RawClient, withServer } from "./_helpers.ts";
+import { assert, assertEquals } from "../_deps.ts";
+import { RawClient, withServer } from "../_helpers.ts";
 
 /** The bytes a smuggler hopes the server will read as a request of their own. */
 const SMUGGLED = "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n";

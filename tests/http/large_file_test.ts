@@ -3,9 +3,9 @@
  * buffers are fewer than its clients: every client must still get every byte.
  */
 
-import { assertEquals, join } from "./_deps.ts";
-import { assertSameBytes, multipartParts, randomBytes } from "./_bytes.ts";
-import { RawClient, recordingLogger, withServer } from "./_helpers.ts";
+import { assertEquals, join } from "../_deps.ts";
+import { assertSameBytes, multipartParts, randomBytes } from "../_bytes.ts";
+import { RawClient, recordingLogger, withServer } from "../_helpers.ts";
 
 /** 3 MiB and 7 bytes: larger than the cache's largest file, and no multiple of any buffer. */
 const SIZE = 3 * 1024 * 1024 + 7;

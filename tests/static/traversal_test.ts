@@ -9,10 +9,10 @@
  * serve what lies inside the root.
  */
 
-import { assert, assertEquals, join } from "./_deps.ts";
-import { silentLogger } from "../lib/log.ts";
-import { serve } from "../lib/mod.ts";
-import { exchange, latin1, type RawResponse, utf8, withServer } from "./_helpers.ts";
+import { assert, assertEquals, join } from "../_deps.ts";
+import { silentLogger } from "../../lib/log.ts";
+import { serve } from "../../lib/mod.ts";
+import { exchange, latin1, type RawResponse, utf8, withServer } from "../_helpers.ts";
 
 /** Statuses that refuse a request without serving a file. */
 const REFUSALS: ReadonlySet<number> = new Set([400, 403, 404, 301]);

@@ -6,8 +6,8 @@
  * and elapsed times are measured and checked within generous margins.
  */
 
-import { assert, assertEquals } from "./_deps.ts";
-import { exchange, RawClient, withServer } from "./_helpers.ts";
+import { assert, assertEquals } from "../_deps.ts";
+import { exchange, RawClient, withServer } from "../_helpers.ts";
 
 /** The server's answer to every complete request. */
 const ok = (): Response => new Response("ok");

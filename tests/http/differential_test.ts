@@ -11,10 +11,10 @@
  * when both servers break in the same way.
  */
 
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_deps.ts";
-import { silentLogger } from "../lib/log.ts";
-import { serve } from "../lib/mod.ts";
-import { concat, latin1, RawClient } from "./_helpers.ts";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "../_deps.ts";
+import { silentLogger } from "../../lib/log.ts";
+import { serve } from "../../lib/mod.ts";
+import { concat, latin1, RawClient } from "../_helpers.ts";
 
 type Side = "Deno.serve" | "serve()";
 

@@ -4,9 +4,9 @@
  * server still serving after each.
  */
 
-import { DEFAULT_LIMITS } from "../lib/config.ts";
-import type { Handler } from "../lib/handler.ts";
-import { type Connection, serveConnection } from "../lib/http/connection.ts";
+import { DEFAULT_LIMITS } from "../../lib/config.ts";
+import type { Handler } from "../../lib/handler.ts";
+import { type Connection, serveConnection } from "../../lib/http/connection.ts";
 import {
   assert,
   assertEquals,
@@ -14,10 +14,10 @@ import {
   assertRejects,
   assertStringIncludes,
   join,
-} from "./_deps.ts";
-import { HttpError } from "../lib/errors.ts";
-import { silentLogger } from "../lib/log.ts";
-import { exchange, latin1, RawClient, recordingLogger, withServer, WWW } from "./_helpers.ts";
+} from "../_deps.ts";
+import { HttpError } from "../../lib/errors.ts";
+import { silentLogger } from "../../lib/log.ts";
+import { exchange, latin1, RawClient, recordingLogger, withServer, WWW } from "../_helpers.ts";
 
 const INDEX = await Deno.readFile(join(WWW, "index.html"));
 const STYLE = await Deno.readFile(join(WWW, "style.css"));
