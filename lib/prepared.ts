@@ -66,11 +66,24 @@ export function preparedShortcut(cache: FileCache): Shortcut {
  */
 export function preparedKind(head: RequestHead, file: CachedFile): PreparedKind | null {
   let conditional = false;
-  for (const [name] of head.fields) {
+  let ifNoneMatch: string | null = null;
+  let repeated = false;
+  for (const [name, value] of head.fields) {
     if (name.charCodeAt(0) !== 0x69 && name !== "range") continue; // "i..."
-    if (name === "if-none-match" || name === "if-modified-since") conditional = true;
+    if (name === "if-none-match") {
+      repeated = ifNoneMatch !== null;
+      ifNoneMatch = value;
+      conditional = true;
+    } else if (name === "if-modified-since") conditional = true;
     else if (name === "range" || name === "if-range" || name === "if-match") return null;
     else if (name === "if-unmodified-since") return null;
+  }
+  // The usual revalidation sends back the one entity tag it was given. It
+  // matches (RFC 9110 §13.1.2), and with If-None-Match present
+  // If-Modified-Since is not evaluated (§13.1.3): the evaluator's answer,
+  // without parsing the list.
+  if (!repeated && ifNoneMatch === file.validators.etag) {
+    return "not-modified";
   }
   if (conditional) {
     const decision = evaluatePreconditions(head.method, fieldsOf(head), file.validators);

@@ -63,3 +63,14 @@ export function multipartParts(
     return { fields, bytes };
   });
 }
+
+/** The bytes of `parts`, one after another. */
+export function concat(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}

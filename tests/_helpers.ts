@@ -9,6 +9,9 @@
 import type { Limits, Tuning } from "../lib/config.ts";
 import type { Handler, ServeInfo } from "../lib/handler.ts";
 import { fromFileUrl } from "./_deps.ts";
+import { concat } from "./_bytes.ts";
+
+export { concat };
 import { type Logger, silentLogger } from "../lib/log.ts";
 import { listen, type Server } from "../lib/server.ts";
 import { site } from "../lib/gateway.ts";
@@ -398,17 +401,6 @@ export async function exchange(
 export function latin1(text: string): Uint8Array {
   const out = new Uint8Array(text.length);
   for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
-  return out;
-}
-
-/** The bytes of `parts`, one after another. */
-export function concat(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
   return out;
 }
 

@@ -71,6 +71,13 @@ Deno.test("preparedShortcut() answers exactly as the static handler does", async
         ["GET", "", { "if-modified-since": first.headers.get("last-modified")! }],
         ["GET", "", { "if-none-match": '"other"' }],
         ["GET", "close", { "if-none-match": etag }],
+        ["HEAD", "", { "if-none-match": etag }],
+        [
+          "GET",
+          "",
+          { "if-none-match": etag, "if-modified-since": "Sat, 01 Jan 2000 00:00:00 GMT" },
+        ],
+        ["GET", "", { "if-none-match": `W/${etag}` }],
       ];
       for (const [method, connection, fields] of cases) {
         const label = `${method} ${path} ${connection} ${JSON.stringify(fields)}`;

@@ -133,6 +133,7 @@ class Http1Connection {
   readonly #watchdog: Watchdog;
   readonly #reader: BufferedReader;
   readonly #idle: IdleWait;
+  readonly #fill = () => this.#reader.fill();
   /** Every write of a response goes through here, and marks that it has begun. */
   readonly #sink: ByteSink;
   #responseBegun = false;
@@ -215,7 +216,7 @@ class Http1Connection {
    */
   async #readHead(): Promise<RequestHead | null> {
     if (this.#closing.aborted) return null;
-    if (this.#reader.buffered === 0 && !await this.#idle.wait(() => this.#reader.fill())) {
+    if (this.#reader.buffered === 0 && !await this.#idle.wait(this.#fill)) {
       return null;
     }
     // Usually the whole head came in one read: no timer is needed.

@@ -47,18 +47,23 @@ export class IdleWait {
    * @returns Whether bytes arrived; false when the client closed the
    * connection, or it was closed for idling or for shutdown.
    */
-  async wait(fill: () => Promise<boolean>): Promise<boolean> {
+  wait(fill: () => Promise<boolean>): Promise<boolean> {
     this.#waiting = true;
     this.#watchdog.begin();
-    try {
-      return await fill();
-    } catch (error) {
+    // Settled without an async frame of its own: this runs once per request.
+    return fill().then((filled) => {
+      this.#ended();
+      return filled;
+    }, (error) => {
+      this.#ended();
       if (this.#closedWhileWaiting) return false;
       throw error;
-    } finally {
-      this.#waiting = false;
-      this.#watchdog.end();
-    }
+    });
+  }
+
+  #ended(): void {
+    this.#waiting = false;
+    this.#watchdog.end();
   }
 
   /** Stops watching; the connection is closing anyway. */

@@ -7,6 +7,8 @@
  */
 
 import { fromFileUrl, join } from "../_deps.ts";
+
+export { concat } from "../_bytes.ts";
 import type { Logger } from "../../lib/log.ts";
 import {
   denoFileSystem,
@@ -144,15 +146,4 @@ export function statOf(
 export function manualClock(): { now: () => number; advance(ms: number): void } {
   let t = 1000;
   return { now: () => t, advance: (ms) => t += ms };
-}
-
-/** The bytes of `parts`, one after another. */
-export function concat(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const bytes = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    bytes.set(part, at);
-    at += part.length;
-  }
-  return bytes;
 }
