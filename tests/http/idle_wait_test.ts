@@ -36,33 +36,26 @@ function fakeConnection(): {
   };
 }
 
-Deno.test("IdleWait.wait() resolves true when bytes arrive", async () => {
-  const closing = new AbortController();
-  const conn = fakeConnection();
-  const idle = new IdleWait(NEVER_MS, closing.signal, conn.close);
-  try {
-    const waiting = idle.wait(conn.fill);
-    conn.read.resolve(true);
-    assertEquals(await waiting, true);
-    assertEquals(conn.closes(), 0);
-  } finally {
-    idle.stop();
-  }
-});
-
-Deno.test("IdleWait.wait() resolves false when the client closes the connection", async () => {
-  const closing = new AbortController();
-  const conn = fakeConnection();
-  const idle = new IdleWait(NEVER_MS, closing.signal, conn.close);
-  try {
-    const waiting = idle.wait(conn.fill);
-    conn.read.resolve(false);
-    assertEquals(await waiting, false);
-    assertEquals(conn.closes(), 0);
-  } finally {
-    idle.stop();
-  }
-});
+for (
+  const [arrived, what] of [[true, "bytes arrive"], [
+    false,
+    "the client closes the connection",
+  ]] as const
+) {
+  Deno.test(`IdleWait.wait() resolves ${arrived} when ${what}`, async () => {
+    const closing = new AbortController();
+    const conn = fakeConnection();
+    const idle = new IdleWait(NEVER_MS, closing.signal, conn.close);
+    try {
+      const waiting = idle.wait(conn.fill);
+      conn.read.resolve(arrived);
+      assertEquals(await waiting, arrived);
+      assertEquals(conn.closes(), 0);
+    } finally {
+      idle.stop();
+    }
+  });
+}
 
 Deno.test("IdleWait.wait() closes the connection and resolves false when the server starts closing", async () => {
   const closing = new AbortController();
