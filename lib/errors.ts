@@ -132,14 +132,3 @@ export function isDisconnect(error: unknown): boolean {
     error instanceof Deno.errors.BadResource ||
     error instanceof Deno.errors.Interrupted;
 }
-
-/**
- * The status that an error stands for: its own for {@linkcode HttpError} and
- * {@linkcode ParseError}, 500 for anything else.
- *
- * @param error Anything thrown.
- * @returns The status code.
- */
-export function errorStatus(error: unknown): number {
-  return error instanceof HttpError || error instanceof ParseError ? error.status : 500;
-}

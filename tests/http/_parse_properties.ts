@@ -34,6 +34,7 @@ import {
 } from "../../lib/http/parse.ts";
 import { BufferedReader } from "../../lib/http/reader.ts";
 import { bytes, FakeSource } from "./_fake_source.ts";
+import { concat } from "../_bytes.ts";
 
 /** The limits the head scanner enforces (target, head and field count). */
 export type HeadLimits = ConstructorParameters<typeof HeadScanner>[0];
@@ -70,16 +71,6 @@ export function latin1Text(b: Uint8Array): string {
 /** Bytes shown for a failure message: a JSON string with every byte visible. */
 export function show(b: Uint8Array): string {
   return JSON.stringify(latin1Text(b));
-}
-
-function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /** `input` cut into pieces whose sizes cycle through `sizes` (every piece non-empty). */
@@ -297,7 +288,7 @@ export const chunkedWireArb: fc.Arbitrary<ChunkedWire> = fc.record({
   }
   parts.push(bytes(chunkSizeLine(0, spellings[i % spellings.length])));
   parts.push(bytes(trailers.map((t) => `${t}\r\n`).join("") + "\r\n"));
-  return { wire: concatBytes(parts), data };
+  return { wire: concat(parts), data };
 });
 
 type BodyChoice =
@@ -500,7 +491,7 @@ export function serializeRequest(spec: RequestSpec): WireRequest {
   }
   head += "\r\n";
   return {
-    bytes: concatBytes([bytes(head), spec.wireBody]),
+    bytes: concat([bytes(head), spec.wireBody]),
     headLength: head.length,
     headStart,
     targetStart,
@@ -644,7 +635,7 @@ export const nearHeadArb: fc.Arbitrary<Uint8Array> = fc.tuple(
 export const randomInputArb: fc.Arbitrary<Uint8Array> = fc.tuple(
   fc.oneof(fc.uint8Array({ maxLength: 300 }), httpishBytesArb, nearHeadArb),
   fc.boolean(),
-).map(([b, end]) => end ? concatBytes([b, bytes("\r\n\r\n")]) : b);
+).map(([b, end]) => end ? concat([b, bytes("\r\n\r\n")]) : b);
 
 /** One edit of a byte string. Positions are taken modulo the length when applied. */
 export type Mutation =
@@ -676,10 +667,10 @@ export function mutate(input: Uint8Array, mutations: readonly Mutation[]): Uint8
     const at = m.at % (b.length + 1);
     switch (m.op) {
       case "insert":
-        b = concatBytes([b.subarray(0, at), Uint8Array.of(m.byte), b.subarray(at)]);
+        b = concat([b.subarray(0, at), Uint8Array.of(m.byte), b.subarray(at)]);
         break;
       case "delete":
-        if (at < b.length) b = concatBytes([b.subarray(0, at), b.subarray(at + 1)]);
+        if (at < b.length) b = concat([b.subarray(0, at), b.subarray(at + 1)]);
         break;
       case "replace":
         if (at < b.length) {
@@ -692,7 +683,7 @@ export function mutate(input: Uint8Array, mutations: readonly Mutation[]): Uint8
         const start = at === 0 ? 0 : b.lastIndexOf(0x0a, at - 1) + 1;
         const lf = b.indexOf(0x0a, at);
         const end = lf === -1 ? b.length : lf + 1;
-        b = concatBytes([b.subarray(0, end), b.subarray(start, end), b.subarray(end)]);
+        b = concat([b.subarray(0, end), b.subarray(start, end), b.subarray(end)]);
         break;
       }
       case "truncate":
@@ -854,7 +845,7 @@ async function readBodyOutcome(body: BodyReader, discard: boolean): Promise<Body
   assert(pieces.every((p) => p.length > 0), "read() never hands out an empty piece");
   assert(discarded, "discard() without a limit drops the whole body");
   assert(body.done, "a body read to its end is done");
-  return { kind: "data", data: concatBytes(pieces) };
+  return { kind: "data", data: concat(pieces) };
 }
 
 // --- Invariants of an accepted head ---------------------------------------------------
@@ -1071,7 +1062,7 @@ const roundTrip = defineProperty(
       fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }),
       async (specs, sizes, initialSize, discards) => {
         const wires = specs.map(serializeRequest);
-        const all = concatBytes(wires.map((w) => w.bytes));
+        const all = concat(wires.map((w) => w.bytes));
 
         // Whole: the first head, its exact length, from a buffer that holds everything after it.
         const first = wires[0];
@@ -1362,7 +1353,7 @@ const mutations = defineProperty(
       initialSizeArb,
       fc.integer({ min: 0, max: 400 }),
       async (specs, edits, sizes, initialSize, maxBodyBytes) => {
-        const input = mutate(concatBytes(specs.map((s) => serializeRequest(s).bytes)), edits);
+        const input = mutate(concat(specs.map((s) => serializeRequest(s).bytes)), edits);
         const whole = parseOutcome(input);
         checkOutcome(input, whole, DEFAULT_LIMITS);
         const { reader, head } = await checkReaderAgrees(
@@ -1505,13 +1496,13 @@ export function chunkedModel(wire: Uint8Array): Uint8Array | null {
     if (colon === -1) return null;
     if (!isTokenText(line.slice(0, colon)) || !isFieldValueText(line.slice(colon + 1))) return null;
   }
-  return at === wire.length ? concatBytes(data) : null;
+  return at === wire.length ? concat(data) : null;
 }
 
 async function takeRest(reader: BufferedReader): Promise<Uint8Array> {
   const rest: Uint8Array[] = [];
   for (let b = await reader.take(1 << 16); b !== null; b = await reader.take(1 << 16)) rest.push(b);
-  return concatBytes(rest);
+  return concat(rest);
 }
 
 const NEXT_REQUEST = "GET /next HTTP/1.1\r\nHost: a\r\n\r\n";
@@ -1542,7 +1533,7 @@ const chunkedBodies = defineProperty(
       fc.integer({ min: 0, max: 400 }),
       async ([chunked, edits], sizesA, sizesB, limit) => {
         const body = mutate(chunked.wire, edits);
-        const input = concatBytes([body, bytes(NEXT_REQUEST)]);
+        const input = concat([body, bytes(NEXT_REQUEST)]);
         const a = await decodeChunked(input, sizesA, Infinity);
         const b = await decodeChunked(input, sizesB, Infinity);
         assertEquals(b.outcome, a.outcome, `pieces of ${sizesA} versus ${sizesB}: ${show(body)}`);
