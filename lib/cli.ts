@@ -7,7 +7,8 @@
  * @module
  */
 
-import { type Limits, SERVER_NAME, type Tuning } from "./config.ts";
+import { type Content, type Limits, SERVER_NAME, type Tuning } from "./config.ts";
+import { CODINGS } from "./encoding/negotiate.ts";
 import { parseArgs } from "./deps.ts";
 import { UserError } from "./errors.ts";
 import {
@@ -40,6 +41,8 @@ export interface CliOptions extends Readonly<GroupValues<"serve">> {
   readonly limits: Readonly<Limits>;
   /** The hot-file cache and the file buffers. */
   readonly tuning: Readonly<Tuning>;
+  /** Compression and `Cache-Control`. */
+  readonly content: Readonly<Content>;
 }
 
 const SIZE = /^([0-9]{1,15})\s*(?:([kmg])(?:i?b)?|b)?$/i;
@@ -102,6 +105,7 @@ export function parseCli(
     serve: {},
     limits: {},
     tuning: {},
+    content: {},
   };
   for (const row of OPTION_ROWS) {
     if (row.kind === "command") continue;
@@ -112,6 +116,7 @@ export function parseCli(
     rootGiven: flags.root !== undefined,
     limits: Object.freeze(values.limits),
     tuning: Object.freeze(values.tuning),
+    content: Object.freeze(values.content),
   };
   return { kind: "serve", options: options as unknown as CliOptions };
 }
@@ -134,6 +139,10 @@ function readOption(
       return text;
     case "host":
       return parseHost(text, name);
+    case "codings":
+      return parseCodings(text, name);
+    case "field":
+      return parseFieldValue(text, name);
     case "size": {
       const bytes = parseSize(text, name);
       const min = row.min ?? 0;
@@ -198,6 +207,35 @@ function parsePort(
     throw new UserError(`${source} must be a number from 0 to 65535, not "${text}"`);
   }
   return Number(text);
+}
+
+/** A comma list of distinct codings (`br,gzip`), or `off` for none. */
+function parseCodings(text: string, name: string): readonly string[] {
+  if (text.trim().toLowerCase() === "off") return Object.freeze([]);
+  const codings = text.split(",").map((part) => part.trim().toLowerCase());
+  for (const coding of codings) {
+    if (!(CODINGS as readonly string[]).includes(coding)) {
+      throw new UserError(
+        `${name} must list codings from ${CODINGS.join(", ")} (or be "off"), not "${text}"`,
+      );
+    }
+  }
+  if (new Set(codings).size !== codings.length) {
+    throw new UserError(`${name} names a coding more than once: "${text}"`);
+  }
+  return Object.freeze(codings);
+}
+
+/** A header field value (visible ASCII, spaces and tabs inside), or `off` for none. */
+function parseFieldValue(text: string, name: string): string | null {
+  const value = text.trim();
+  if (value.toLowerCase() === "off") return null;
+  if (value === "" || !/^[\x21-\x7e]([\x20-\x7e\t]*[\x21-\x7e])?$/.test(value)) {
+    throw new UserError(
+      `${name} must be a header value such as "no-cache" (or "off"), not "${text}"`,
+    );
+  }
+  return value;
 }
 
 function parseHost(flag: string, name: string): string {

@@ -25,6 +25,16 @@ export type Limits = GroupValues<"limits">;
  */
 export type Tuning = GroupValues<"tuning">;
 
+/**
+ * How files and application responses are encoded, and how long clients
+ * may keep files: one field per `content` row of `OPTIONS` (docs/http.md
+ * "Compression" and "Caching").
+ */
+export type Content = GroupValues<"content">;
+
+/** The default content options. */
+export const DEFAULT_CONTENT: Readonly<Content> = optionDefaults("content");
+
 /** The default limits (documented in README "Limits and security"). */
 export const DEFAULT_LIMITS: Readonly<Limits> = optionDefaults("limits");
 

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { type Content, DEFAULT_CONTENT } from "./config.ts";
 import type { Handler } from "./handler.ts";
 import type { Shortcut } from "./http/connection.ts";
 import { preparedShortcut } from "./prepared.ts";
@@ -28,6 +29,31 @@ export function gateway(files: StaticLookup, app: Handler): Handler {
   return async (request, info) => {
     const result = await files(request, info);
     return result instanceof Response ? result : await app(request, info);
+  };
+}
+
+/**
+ * The static layer's compression and `Cache-Control` options from the
+ * server's content options.
+ *
+ * @param content The content options.
+ * @returns The static options they set.
+ *
+ * @example
+ * ```ts
+ * contentOptions(DEFAULT_CONTENT).cacheControl?.html; // "no-cache"
+ * ```
+ */
+export function contentOptions(
+  content: Readonly<Content>,
+): Pick<StaticOptions, "compression" | "cacheControl"> {
+  return {
+    compression: { codings: content.compress, minBytes: content.compressMinBytes },
+    cacheControl: {
+      hashed: content.cacheControlHashed,
+      html: content.cacheControlHtml,
+      other: content.cacheControlOther,
+    },
   };
 }
 
@@ -55,12 +81,18 @@ export interface Site {
  * const { handler } = site(null, "www", {});
  * ```
  */
-export function site(app: Handler | null, root: string | null, options: StaticOptions): Site {
+export function site(
+  app: Handler | null,
+  root: string | null,
+  options: StaticOptions,
+  content: Readonly<Content> = DEFAULT_CONTENT,
+): Site {
   if (root === null) {
     if (app === null) throw new TypeError("serve() needs a handler, a root, or both");
     return { handler: app, shortcut: null };
   }
-  const files = staticSite(root, options);
+  const files = staticSite(root, { ...contentOptions(content), ...options });
   const handler = app === null ? files.handler : gateway(files.lookup, app);
-  return { handler, shortcut: files.cache === null ? null : preparedShortcut(files.cache) };
+  const shortcut = files.cache === null ? null : preparedShortcut(files.cache, files.negotiate);
+  return { handler, shortcut };
 }

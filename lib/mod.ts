@@ -32,6 +32,8 @@
 
 import { authority } from "./address.ts";
 import {
+  type Content,
+  DEFAULT_CONTENT,
   DEFAULT_HOST,
   DEFAULT_LIMITS,
   DEFAULT_PORT,
@@ -54,8 +56,9 @@ import {
   type StaticOptions,
 } from "./static/mod.ts";
 
-export { DEFAULT_LIMITS, DEFAULT_TUNING, HttpError, serveStatic, staticLookup };
+export { DEFAULT_CONTENT, DEFAULT_LIMITS, DEFAULT_TUNING, HttpError, serveStatic, staticLookup };
 export type {
+  Content,
   ErrorHandler,
   Handler,
   Limits,
@@ -98,6 +101,12 @@ export interface ServeOptions {
    * {@linkcode DEFAULT_TUNING}. `static.cache` (false, or sizes) wins for the cache.
    */
   tuning?: Partial<Tuning>;
+  /**
+   * Compression of files and application responses, and files'
+   * `Cache-Control`; unset fields keep {@linkcode DEFAULT_CONTENT}.
+   * `static.compression` and `static.cacheControl` win for files.
+   */
+  content?: Partial<Content>;
   /** Where access lines and faults go; by default faults go to standard error. */
   logger?: Logger;
 }
@@ -127,11 +136,12 @@ export function serve(options: ServeOptions): Server {
   const { handler, root } = options;
   const logger = options.logger ?? consoleLogger({ quiet: true });
   const tuning = { ...DEFAULT_TUNING, ...options.tuning };
+  const content = { ...DEFAULT_CONTENT, ...options.content };
   const served = site(handler ?? null, root ?? null, {
     logger,
     cache: tuning,
     ...options.static,
-  });
+  }, content);
 
   const server = listen({
     hostname: options.hostname ?? DEFAULT_HOST,

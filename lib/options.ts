@@ -9,17 +9,24 @@
  * @module
  */
 
-/** Where a row belongs: what serves, what bounds a client, or how the server spends memory. */
-export type OptionGroup = "serve" | "limits" | "tuning";
+/**
+ * Where a row belongs: what serves, what bounds a client, how the server
+ * spends memory, or how files are encoded and cached by clients.
+ */
+export type OptionGroup = "serve" | "limits" | "tuning" | "content";
 
 /**
  * The kind of value a flag takes, which says how it is parsed and shown:
  * `size` (bytes, or with K, M, G), `duration` (milliseconds, given as
  * seconds or with ms, s, m), `count` (a whole number), `port`, `host`,
- * `string` (not empty), `boolean` (a switch) and `command` (`--help`,
- * `--version`: the switch is an action, not a value).
+ * `string` (not empty), `boolean` (a switch), `command` (`--help`,
+ * `--version`: the switch is an action, not a value), `codings` (a comma
+ * list of content codings, or `off`) and `field` (a header field value, or
+ * `off` for none).
  */
 export type OptionKind =
+  | "codings"
+  | "field"
   | "size"
   | "duration"
   | "count"
@@ -40,7 +47,7 @@ export interface OptionSpec {
   /** How its value is parsed and shown. */
   readonly kind: OptionKind;
   /** The value when the flag is not given (null: none). */
-  readonly default: number | string | boolean | null;
+  readonly default: number | string | boolean | null | readonly string[];
   /** The smallest value accepted (numeric kinds; milliseconds for durations). */
   readonly min?: number;
   /** The largest value accepted (numeric kinds), when there is a bound of its own. */
@@ -65,7 +72,11 @@ export interface OptionSpec {
   readonly excess?: string;
 }
 
+import type { Coding } from "./encoding/negotiate.ts";
+
 const KIB = 1024;
+/** The default `Cache-Control` of files that are neither hashed nor HTML. */
+const DEFAULT_OTHER_CACHE_CONTROL = "public, max-age=300";
 const MIB = 1024 * 1024;
 
 /**
@@ -387,6 +398,59 @@ export const OPTIONS = {
     limit: "file send buffers",
     excess: "a 64 KiB buffer per chunk",
   },
+
+  /** The content codings files and application responses may be sent in, in order of preference; empty for none. */
+  compress: {
+    flag: "compress",
+    group: "content",
+    kind: "codings",
+    default: ["br", "zstd", "gzip"],
+    placeholder: "LIST",
+    help: 'Content codings offered, in order of preference, from br, zstd and gzip; "off" for none',
+    meaning: "content codings offered, in order of preference; `off` for none",
+  },
+  /** Smallest body compressed, in bytes. */
+  compressMinBytes: {
+    flag: "compress-min",
+    group: "content",
+    kind: "size",
+    default: 1 * KIB,
+    min: 0,
+    placeholder: "SIZE",
+    help: "Smallest file or response body compressed",
+    meaning: "smallest file or response body compressed",
+  },
+  /** `Cache-Control` of files whose names carry a content hash, or null for none. */
+  cacheControlHashed: {
+    flag: "cache-control-hashed",
+    group: "content",
+    kind: "field",
+    default: "public, max-age=31536000, immutable",
+    placeholder: "VALUE",
+    help:
+      'Cache-Control of files whose names carry a content hash (app-3f9a2c1b.js); "off" for none',
+    meaning: "`Cache-Control` of files with a content hash in their names; `off` for none",
+  },
+  /** `Cache-Control` of HTML files, or null for none. */
+  cacheControlHtml: {
+    flag: "cache-control-html",
+    group: "content",
+    kind: "field",
+    default: "no-cache",
+    placeholder: "VALUE",
+    help: 'Cache-Control of HTML files; "off" for none',
+    meaning: "`Cache-Control` of HTML files; `off` for none",
+  },
+  /** `Cache-Control` of every other file, or null for none. */
+  cacheControlOther: {
+    flag: "cache-control-other",
+    group: "content",
+    kind: "field",
+    default: DEFAULT_OTHER_CACHE_CONTROL,
+    placeholder: "VALUE",
+    help: 'Cache-Control of every other file; "off" for none',
+    meaning: "`Cache-Control` of every other file; `off` for none",
+  },
 } as const satisfies Record<string, OptionSpec>;
 
 /** The name of a row of {@linkcode OPTIONS}. */
@@ -408,6 +472,8 @@ export type OptionValue<R extends OptionSpec> =
   | (R["kind"] extends "size" | "duration" | "count" | "port" ? number
     : R["kind"] extends "host" | "string" ? string
     : R["kind"] extends "boolean" ? boolean
+    : R["kind"] extends "codings" ? readonly Coding[]
+    : R["kind"] extends "field" ? string | null
     : never)
   | (R["default"] extends null ? null : never);
 
@@ -470,6 +536,10 @@ export const OPTION_GROUPS = {
       "or a number with ms, s or m.",
   },
   tuning: { title: 'Memory (see README "Performance")', note: "" },
+  content: {
+    title: 'Compression and caching (see docs/http.md "Compression" and "Caching")',
+    note: "",
+  },
 } as const satisfies Record<OptionGroup, { title: string; note: string }>;
 
 /** Bytes per size unit (powers of 1024, as nginx reads `k` and `m`). */
@@ -533,6 +603,7 @@ function helpDefault(row: OptionSpec): string | undefined {
   const value = row.default;
   if (value === null || typeof value === "boolean") return undefined;
   if (typeof value === "string") return value;
+  if (typeof value !== "number") return value.join(",");
   const text = formatValue(row.kind, value);
   if (row.env !== undefined) return `$${row.env}, else ${text}`;
   if (value === 0 && row.zero !== undefined) return `${text}, ${row.zero}`;
@@ -646,6 +717,7 @@ function readmeDefault(row: OptionSpec): string {
   if (value === null) return "none";
   if (typeof value === "boolean") return value ? "on" : "off";
   if (typeof value === "string") return `\`${value}\``;
+  if (typeof value !== "number") return `\`${value.join(",")}\``;
   const text = `\`${formatValue(row.kind, value)}\``;
   if (row.env !== undefined) return `\`$${row.env}\`, else ${text}`;
   if (value === 0 && row.zero !== undefined) return `${text} (${row.zero})`;

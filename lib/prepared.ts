@@ -13,63 +13,90 @@ import type { Prepared, Shortcut } from "./http/connection.ts";
 import type { RequestHead } from "./http/parse.ts";
 import { rawPath } from "./http/request.ts";
 import { encodeLatin1, httpDate, serializeHead } from "./http/response.ts";
-import type { CachedFile, FileCache } from "./static/cache.ts";
+import type { ContentCoding } from "./encoding/negotiate.ts";
+import type { CachedFile, CachedRepresentation, FileCache } from "./static/cache.ts";
 import { evaluatePreconditions } from "./static/conditional.ts";
 import { notModifiedHeaders } from "./static/headers.ts";
 
 /** Which response a cached file gives. */
 export type PreparedKind = "get" | "head" | "not-modified";
 
+/** A prepared answer: which representation of the cached file, and which response. */
+export interface PreparedChoice {
+  /** The representation the request gets (the file itself, or an encoded one). */
+  readonly representation: CachedRepresentation;
+  /** The response. */
+  readonly kind: PreparedKind;
+}
+
 /**
  * Answers GET and HEAD requests for cached files from the head alone: a 200,
  * or a 304 when `If-None-Match` / `If-Modified-Since` say the client has
- * it. Requests with a body, a range or other preconditions, and paths the
- * cache does not know, are left to the handler (which also refreshes the
- * cache).
+ * it, in the representation `Accept-Encoding` selects once that
+ * representation has been made. Requests with a body, a range or other
+ * preconditions, paths the cache does not know, and encodings not made yet
+ * are left to the handler (which also refreshes the cache and makes them).
  *
  * @param cache The cache the static layer fills.
+ * @param negotiate The static layer's choice of coding from `Accept-Encoding`.
  * @returns The shortcut for the connection loop.
  *
  * @example
  * ```ts
  * const site = staticSite("www");
- * const shortcut = site.cache === null ? undefined : preparedShortcut(site.cache);
+ * const shortcut = site.cache === null ? undefined : preparedShortcut(site.cache, site.negotiate);
  * ```
  */
-export function preparedShortcut(cache: FileCache): Shortcut {
-  const prepared = new WeakMap<CachedFile, PreparedFile>();
+export function preparedShortcut(
+  cache: FileCache,
+  negotiate: (accept: string | null) => ContentCoding,
+): Shortcut {
+  const prepared = new WeakMap<CachedRepresentation, PreparedFile>();
   return (head, connection, server) => {
     if ((head.method !== "GET" && head.method !== "HEAD") || head.form !== "origin") return null;
     if (head.framing.kind !== "none") return null;
     const file = cache.lookup(rawPath(head));
     if (file === undefined) return null;
-    const kind = preparedKind(head, file);
-    if (kind === null) return null;
-    let responses = prepared.get(file);
+    const choice = preparedChoice(head, file, negotiate);
+    if (choice === null) return null;
+    const representation = choice.representation;
+    let responses = prepared.get(representation);
     if (responses === undefined) {
-      responses = new PreparedFile(file);
-      prepared.set(file, responses);
+      responses = new PreparedFile(representation);
+      prepared.set(representation, responses);
     }
-    return responses.response(kind, connection, server);
+    return responses.response(choice.kind, connection, server);
   };
 }
 
 /**
  * Which prepared response answers `head` for `file`, or null when the
  * request needs the full path (a range, `If-Match`, `If-Unmodified-Since`,
- * `If-Range`, or preconditions that fail). Preconditions are judged by the
- * static layer's one evaluator (RFC 9110 §13.2.2).
+ * `If-Range`, preconditions that fail, or an encoded representation not
+ * made yet). Preconditions are judged by the static layer's one evaluator
+ * (RFC 9110 §13.2.2) against the selected representation's validators.
  *
  * @param head The request head (GET or HEAD).
  * @param file The cached file its path names.
- * @returns The kind of response, or null.
+ * @param negotiate The choice of coding from `Accept-Encoding`.
+ * @returns The representation and kind of response, or null.
  */
-export function preparedKind(head: RequestHead, file: CachedFile): PreparedKind | null {
+export function preparedChoice(
+  head: RequestHead,
+  file: CachedFile,
+  negotiate: (accept: string | null) => ContentCoding,
+): PreparedChoice | null {
   let conditional = false;
   let ifNoneMatch: string | null = null;
   let repeated = false;
+  let accept: string | null = null;
   for (const [name, value] of head.fields) {
-    if (name.charCodeAt(0) !== 0x69 && name !== "range") continue; // "i..."
+    const first = name.charCodeAt(0);
+    if (first === 0x61) { // "a..."
+      if (name === "accept-encoding") accept = accept === null ? value : `${accept}, ${value}`;
+      continue;
+    }
+    if (first !== 0x69 && name !== "range") continue; // "i..."
     if (name === "if-none-match") {
       repeated = ifNoneMatch !== null;
       ifNoneMatch = value;
@@ -78,19 +105,33 @@ export function preparedKind(head: RequestHead, file: CachedFile): PreparedKind 
     else if (name === "range" || name === "if-range" || name === "if-match") return null;
     else if (name === "if-unmodified-since") return null;
   }
+  const representation = selected(file, accept, negotiate);
+  if (representation === undefined) return null;
   // The usual revalidation sends back the one entity tag it was given. It
   // matches (RFC 9110 §13.1.2), and with If-None-Match present
   // If-Modified-Since is not evaluated (§13.1.3): the evaluator's answer,
   // without parsing the list.
-  if (!repeated && ifNoneMatch === file.validators.etag) {
-    return "not-modified";
+  if (!repeated && ifNoneMatch === representation.validators.etag) {
+    return { representation, kind: "not-modified" };
   }
   if (conditional) {
-    const decision = evaluatePreconditions(head.method, fieldsOf(head), file.validators);
-    if (decision === "not-modified") return "not-modified";
+    const decision = evaluatePreconditions(head.method, fieldsOf(head), representation.validators);
+    if (decision === "not-modified") return { representation, kind: "not-modified" };
     if (decision === "failed") return null;
   }
-  return head.method === "HEAD" ? "head" : "get";
+  return { representation, kind: head.method === "HEAD" ? "head" : "get" };
+}
+
+/** The file's representation in the negotiated coding, if it has been made. */
+function selected(
+  file: CachedFile,
+  accept: string | null,
+  negotiate: (accept: string | null) => ContentCoding,
+): CachedRepresentation | undefined {
+  if (file.codings.length === 0) return file;
+  const coding = negotiate(accept);
+  if (coding === "identity") return file;
+  return file.codings.includes(coding) ? file.encoded.get(coding) : file;
 }
 
 /** A `Headers`-like view of a head's fields: repeated fields joined with ", ". */
@@ -107,18 +148,18 @@ function fieldsOf(head: RequestHead): Pick<Headers, "get"> {
 }
 
 /**
- * One cached file's responses as bytes. Those for keep-alive HTTP/1.1 (no
+ * One cached representation's responses as bytes. Those for keep-alive HTTP/1.1 (no
  * `Connection` field) are built once a second, when `Date` changes, and
  * shared; the rarer `close` and HTTP/1.0 variants are built per request.
  */
 class PreparedFile {
-  readonly #file: CachedFile;
+  readonly #file: CachedRepresentation;
   #date = "";
   #server = "";
   #get: Uint8Array | null = null;
   #notModified: Uint8Array | null = null;
 
-  constructor(file: CachedFile) {
+  constructor(file: CachedRepresentation) {
     this.#file = file;
   }
 

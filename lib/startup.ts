@@ -148,6 +148,7 @@ export async function run(args: readonly string[]): Promise<number> {
       port: options.port,
       limits: options.limits,
       tuning: options.tuning,
+      content: options.content,
       quiet: options.quiet,
     };
     if (options.workers > 1 && options.port !== 0) ensurePortFree(options.hostname, options.port);

@@ -7,7 +7,7 @@
  */
 
 import { authority } from "./address.ts";
-import { type Limits, SERVER_NAME, type Tuning } from "./config.ts";
+import { type Content, type Limits, SERVER_NAME, type Tuning } from "./config.ts";
 import { UserError } from "./errors.ts";
 import { firstLine, type Logger } from "./log.ts";
 
@@ -29,6 +29,8 @@ export interface WorkerConfig {
   readonly limits: Readonly<Limits>;
   /** The hot-file cache and the file buffers. */
   readonly tuning: Readonly<Tuning>;
+  /** Compression and `Cache-Control`. */
+  readonly content: Readonly<Content>;
   /** No access log. */
   readonly quiet: boolean;
 }

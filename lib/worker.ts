@@ -61,7 +61,7 @@ async function start(config: WorkerConfig): Promise<Server | FromWorker> {
     const app = config.app === null
       ? null
       : await loadApp(config.app, config.appName ?? config.app);
-    const served = site(app, config.root, { logger, cache: config.tuning });
+    const served = site(app, config.root, { logger, cache: config.tuning }, config.content);
     return listenOrExplain(config, served, logger);
   } catch (error) {
     if (error instanceof UserError) {

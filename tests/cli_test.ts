@@ -5,7 +5,7 @@
 
 import { assert, assertEquals, assertThrows } from "./_deps.ts";
 import { formatDuration, formatSize, parseCli, parseDuration, parseSize } from "../lib/cli.ts";
-import { DEFAULT_LIMITS, DEFAULT_TUNING } from "../lib/config.ts";
+import { DEFAULT_CONTENT, DEFAULT_LIMITS, DEFAULT_TUNING } from "../lib/config.ts";
 import { UserError } from "../lib/errors.ts";
 
 const noEnv = { get: (_: string): string | undefined => undefined };
@@ -23,6 +23,7 @@ Deno.test("parseCli() applies the documented defaults", () => {
       app: null,
       limits: DEFAULT_LIMITS,
       tuning: DEFAULT_TUNING,
+      content: DEFAULT_CONTENT,
       workers: 1,
     },
   });
@@ -97,6 +98,29 @@ const ACCEPTED: Array<
       },
     },
   },
+  {
+    args: ["--compress", "gzip,br"],
+    expect: { content: { ...DEFAULT_CONTENT, compress: ["gzip", "br"] } },
+  },
+  {
+    args: ["--compress", " ZSTD "],
+    expect: { content: { ...DEFAULT_CONTENT, compress: ["zstd"] } },
+  },
+  { args: ["--compress", "off"], expect: { content: { ...DEFAULT_CONTENT, compress: [] } } },
+  {
+    args: ["--compress-min", "0", "--cache-control-html", "off"],
+    expect: { content: { ...DEFAULT_CONTENT, compressMinBytes: 0, cacheControlHtml: null } },
+  },
+  {
+    args: ["--cache-control-other", "public, max-age=60", "--cache-control-hashed=off"],
+    expect: {
+      content: {
+        ...DEFAULT_CONTENT,
+        cacheControlOther: "public, max-age=60",
+        cacheControlHashed: null,
+      },
+    },
+  },
 ];
 
 for (const { args, vars, expect } of ACCEPTED) {
@@ -111,6 +135,15 @@ for (const { args, vars, expect } of ACCEPTED) {
 
 const REJECTED: Array<{ args: string[]; vars?: Record<string, string>; message: string }> = [
   { args: ["--port", "abc"], message: "--port must be a number from 0 to 65535" },
+  { args: ["--compress", "deflate"], message: "--compress must list codings from br, zstd, gzip" },
+  { args: ["--compress", "gzip,"], message: "--compress must list codings" },
+  { args: ["--compress", "gzip,gzip"], message: "--compress names a coding more than once" },
+  { args: ["--compress-min", "big"], message: "--compress-min must be a size" },
+  {
+    args: ["--cache-control-html", "a\u0007b"],
+    message: "--cache-control-html must be a header value",
+  },
+  { args: ["--cache-control-other="], message: "--cache-control-other must be a header value" },
   { args: ["--port", "70000"], message: "--port must be a number" },
   { args: ["--port", "-1"], message: "--port must be a number" },
   { args: ["--port"], message: "--port needs a value" },

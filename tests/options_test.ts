@@ -4,9 +4,10 @@
  * README tables) follows it.
  */
 
-import { assert, assertEquals, assertStringIncludes, assertThrows } from "./_deps.ts";
+import { assert, assertEquals, assertMatch, assertStringIncludes, assertThrows } from "./_deps.ts";
 import { type CliOptions, HELP_TEXT, parseCli } from "../lib/cli.ts";
 import {
+  DEFAULT_CONTENT,
   DEFAULT_HOST,
   DEFAULT_LIMITS,
   DEFAULT_PORT,
@@ -83,7 +84,7 @@ Deno.test("Limits, Tuning and CliOptions are the table's rows with their kinds' 
   const limits: Same<Limits, Record<(typeof LIMIT_KEYS)[number], number>> = true;
   const tuning: Same<Tuning, Record<(typeof TUNING_KEYS)[number], number>> = true;
   const serve: Same<
-    Omit<CliOptions, "rootGiven" | "limits" | "tuning">,
+    Omit<CliOptions, "rootGiven" | "limits" | "tuning" | "content">,
     {
       readonly root: string;
       readonly app: string | null;
@@ -126,7 +127,7 @@ Deno.test("OPTIONS rows have the fields their kind needs, and defaults within ra
 
 Deno.test("OPTIONS rows of limits and tuning are numbers", () => {
   for (const row of OPTION_ROWS) {
-    if (row.group !== "serve") assert(numeric(row), `--${row.flag}`);
+    if (row.group === "limits" || row.group === "tuning") assert(numeric(row), `--${row.flag}`);
   }
 });
 
@@ -168,11 +169,13 @@ Deno.test("parseCli() sets the key each row names", () => {
     const value = (row.default as number) + 1;
     const command = parseCli([`--${row.flag}`, asFlag(row, value)], noEnv);
     assert(command.kind === "serve");
-    const { limits, tuning } = command.options;
+    const { limits, tuning, content } = command.options;
     const values: object = row.group === "limits"
       ? limits
       : row.group === "tuning"
       ? tuning
+      : row.group === "content"
+      ? content
       : command.options;
     assertEquals((values as Record<string, unknown>)[row.key], value, `--${row.flag}`);
   }
@@ -195,8 +198,9 @@ Deno.test("parseCli() refuses values beyond each row's min and max", () => {
 Deno.test("parseCli() takes its defaults from the table", () => {
   const command = parseCli([], noEnv);
   assert(command.kind === "serve");
-  const { limits, tuning, rootGiven, ...serve } = command.options;
+  const { limits, tuning, content, rootGiven, ...serve } = command.options;
   assertEquals(rootGiven, false);
+  assertEquals(content, DEFAULT_CONTENT);
   assertEquals(limits, DEFAULT_LIMITS);
   assertEquals(tuning, DEFAULT_TUNING);
   assertEquals(serve, {
@@ -214,7 +218,8 @@ Deno.test("renderFlagTable() has one row per flag, in table order", () => {
   const rows = renderFlagTable().split("\n").slice(2);
   assertEquals(rows.length, OPTION_ROWS.length);
   rows.forEach((line, i) => assertStringIncludes(line, `--${OPTION_ROWS[i].flag}`));
-  assertStringIncludes(renderFlagTable(), "| `--port N`                | `$PORT`, else `8000` |");
+  assertMatch(renderFlagTable(), /\| `--port N` +\| `\$PORT`, else `8000` +\|/);
+  assertMatch(renderFlagTable(), /\| `--compress LIST` +\| `br,zstd,gzip` +\|/);
   assertStringIncludes(renderFlagTable(), "(4K–64M)");
 });
 

@@ -47,7 +47,7 @@ Deno.test("preparedShortcut() leaves a file above the cache's file size to the h
   await withTempDir(files, async (root) => {
     const site = staticSite(root, { cache: { cacheBytes: 10_000, cacheFileBytes: 4096 } });
     for (const name of Object.keys(files)) await (await warm(site, `/${name}`)).body?.cancel();
-    const shortcut = preparedShortcut(site.cache!);
+    const shortcut = preparedShortcut(site.cache!, site.negotiate);
     const head = headOf("GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n");
     assertEquals(shortcut(head, "", SERVER), null, "a file above cacheFileBytes is not kept");
   });
@@ -56,7 +56,7 @@ Deno.test("preparedShortcut() leaves a file above the cache's file size to the h
 Deno.test("preparedShortcut() answers exactly as the static handler does", async () => {
   await withTempDir({ "page.html": "<p>cached</p>\n", "empty.txt": "" }, async (root) => {
     const site = staticSite(root);
-    const shortcut = preparedShortcut(site.cache!);
+    const shortcut = preparedShortcut(site.cache!, site.negotiate);
     for (const path of ["/page.html", "/empty.txt"]) {
       const first = await warm(site, path);
       const etag = first.headers.get("etag")!;
@@ -100,7 +100,7 @@ Deno.test("preparedShortcut() leaves ranges, other preconditions, bodies and oth
   await withTempDir({ "a.txt": "hello\n" }, async (root) => {
     const site = staticSite(root);
     await (await warm(site, "/a.txt")).body?.cancel();
-    const shortcut = preparedShortcut(site.cache!);
+    const shortcut = preparedShortcut(site.cache!, site.negotiate);
     assert(shortcut(headOf("GET /a.txt HTTP/1.1\r\nHost: a\r\n\r\n"), "", SERVER) !== null);
     const passed = [
       "GET /a.txt HTTP/1.1\r\nHost: a\r\nRange: bytes=0-1\r\n\r\n",
@@ -124,7 +124,7 @@ Deno.test("preparedShortcut() hands a path back to the handler once the revalida
   await withTempDir({ "note.txt": "version 1\n" }, async (root) => {
     const clock = manualClock();
     const site = staticSite(root, { clock: clock.now });
-    const shortcut = preparedShortcut(site.cache!);
+    const shortcut = preparedShortcut(site.cache!, site.negotiate);
     const get = headOf("GET /note.txt HTTP/1.1\r\nHost: a\r\n\r\n");
     await (await warm(site, "/note.txt")).body?.cancel();
     assertStringIncludes(String.fromCharCode(...shortcut(get, "", SERVER)!.bytes), "version 1\n");
@@ -182,7 +182,10 @@ Deno.test("serveConnection() answers a cached GET in one write, without the hand
     const get = "GET /a.txt HTTP/1.1\r\nHost: a\r\n\r\n";
     const conn = scriptedConnection([get, get, get]);
     const options = { limits: DEFAULT_LIMITS, logger: silentLogger, server: SERVER };
-    await serveConnection(conn, handler, { ...options, shortcut: preparedShortcut(site.cache!) });
+    await serveConnection(conn, handler, {
+      ...options,
+      shortcut: preparedShortcut(site.cache!, site.negotiate),
+    });
     assertEquals(handled, 1, "only the first request reaches the handler");
     assertEquals(conn.writes.length, 3);
     for (const bytes of conn.writes) {
@@ -196,7 +199,7 @@ Deno.test("preparedShortcut() reuses its bytes within a second and carries the c
   await withTempDir({ "a.txt": "hello" }, async (root) => {
     const site = staticSite(root);
     await (await warm(site, "/a.txt")).body?.cancel();
-    const shortcut = preparedShortcut(site.cache!);
+    const shortcut = preparedShortcut(site.cache!, site.negotiate);
     const get = headOf("GET /a.txt HTTP/1.1\r\nHost: a\r\n\r\n");
     const head = headOf("HEAD /a.txt HTTP/1.1\r\nHost: a\r\n\r\n");
     // Retried if a second boundary falls between the two calls.

@@ -16,9 +16,9 @@
  */
 
 import { DEFAULT_TUNING, type Tuning } from "../config.ts";
+import type { Coding, ContentCoding } from "../encoding/negotiate.ts";
 import type { Validators } from "./conditional.ts";
 import type { FileStat } from "./fs.ts";
-import { fileHeaders, fileValidators } from "./headers.ts";
 
 /** How much the cache holds, in the server's vocabulary ({@linkcode Tuning}). */
 export type CacheLimits = Pick<Tuning, "cacheBytes" | "cacheFileBytes">;
@@ -37,20 +37,48 @@ const MAX_ROUTES = 4096;
 /** Longest request path remembered. */
 const MAX_ROUTE_LENGTH = 1024;
 
-/** A file held in memory: its bytes and what its 200 response says about it. */
-export interface CachedFile {
+/** One representation of a cached file: its bytes and what its 200 response says about them. */
+export interface CachedRepresentation {
+  /** The content coding of the bytes (`identity` for the file's own). */
+  readonly coding: ContentCoding;
+  /** The bytes. */
+  readonly body: Uint8Array;
+  /** The 200 response's fields, from `fileHeaders` (no framing); never to be changed. */
+  readonly headers: Headers;
+  /** Its entity tag and the file's modification time. */
+  readonly validators: Validators;
+}
+
+/**
+ * A file held in memory: its own bytes (the identity representation, whose
+ * fields this object carries) and the encoded representations made of it
+ * so far, all counted in the cache's budget.
+ */
+export interface CachedFile extends CachedRepresentation {
   /** The file's real path. */
   readonly path: string;
   /** Its metadata when it was read (from the handle its bytes were read through). */
   readonly stat: FileStat;
   /** Its `Content-Type`. */
   readonly type: string;
+  /** The codings it may also be sent in, in order of preference; empty when not compressed. */
+  readonly codings: readonly Coding[];
+  /** Its encoded representations made so far (see {@linkcode FileCache.addEncoded}). */
+  readonly encoded: ReadonlyMap<Coding, CachedRepresentation>;
+}
+
+/** What the cache is given to keep: a file's bytes and the fields of its 200. */
+export interface FileEntry {
+  /** Its `Content-Type`. */
+  readonly type: string;
   /** Its bytes. */
   readonly body: Uint8Array;
-  /** The 200 response's fields, from `fileHeaders` (no framing); never to be changed. */
+  /** The 200 response's fields (no framing). */
   readonly headers: Headers;
   /** Its entity tag and modification time. */
   readonly validators: Validators;
+  /** The codings it may also be sent in; empty when not compressed. */
+  readonly codings: readonly Coding[];
 }
 
 /**
@@ -79,10 +107,27 @@ function timeOf(date: Date | null): number | null {
   return date === null ? null : date.getTime();
 }
 
-function cachedFile(path: string, stat: FileStat, body: Uint8Array, type: string): CachedFile {
-  const validators = fileValidators(stat);
-  const headers = fileHeaders(type, validators);
-  return Object.freeze({ path, stat, type, body, headers, validators });
+function cachedFile(path: string, stat: FileStat, entry: FileEntry): CachedFile {
+  const { type, body, headers, validators, codings } = entry;
+  const encoded = new Map<Coding, CachedRepresentation>();
+  return Object.freeze({
+    path,
+    stat,
+    coding: "identity",
+    type,
+    body,
+    headers,
+    validators,
+    codings,
+    encoded,
+  });
+}
+
+/** Bytes a cached file holds: its own and its encoded representations'. */
+function bytesOf(file: CachedFile): number {
+  let bytes = file.body.length;
+  for (const representation of file.encoded.values()) bytes += representation.body.length;
+  return bytes;
 }
 
 /** What a request path resolved to, and when that was last checked on disk. */
@@ -99,7 +144,11 @@ interface Route {
  * ```ts
  * const cache = new FileCache(DEFAULT_CACHE_LIMITS);
  * const stat = await Deno.stat("www/index.html");
- * const file = cache.add("/srv/www/index.html", stat, await Deno.readFile("www/index.html"), "text/html");
+ * const body = await Deno.readFile("www/index.html");
+ * const validators = { etag: "\"1\"", lastModified: stat.mtime };
+ * const headers = new Headers({ "content-type": "text/html" });
+ * const file = cache.add("/srv/www/index.html", stat,
+ *   { type: "text/html", body, headers, validators, codings: [] });
  * cache.route("/", file, cache.now());
  * cache.lookup("/") === file; // true, for a second
  * ```
@@ -134,7 +183,7 @@ export class FileCache {
     return this.#now();
   }
 
-  /** File bytes held. */
+  /** Bytes held: the files' own and their encoded representations'. */
   get bytes(): number {
     return this.#bytes;
   }
@@ -170,18 +219,41 @@ export class FileCache {
    *
    * @returns The cached file (kept only if {@linkcode FileCache.accepts} its size).
    */
-  add(path: string, stat: FileStat, body: Uint8Array, type: string): CachedFile {
-    const file = cachedFile(path, stat, body, type);
+  add(path: string, stat: FileStat, entry: FileEntry): CachedFile {
+    const file = cachedFile(path, stat, entry);
     const old = this.#files.get(path);
     if (old !== undefined) this.#remove(old);
-    if (!this.accepts(body.length)) return file;
+    if (!this.accepts(entry.body.length)) return file;
     this.#files.set(path, file);
-    this.#bytes += body.length;
+    this.#bytes += entry.body.length;
+    this.#evict();
+    return file;
+  }
+
+  /**
+   * Keeps an encoded representation of a cached file, counted in the
+   * budget (the least recently used files are evicted to make room). A
+   * file no longer held gets it too, for the request that made it, but
+   * nothing is counted.
+   *
+   * @param file The file it encodes.
+   * @param representation The encoded bytes and their fields.
+   */
+  addEncoded(file: CachedFile, representation: CachedRepresentation): void {
+    if (representation.coding === "identity") return;
+    const encoded = file.encoded as Map<Coding, CachedRepresentation>;
+    const old = encoded.get(representation.coding);
+    encoded.set(representation.coding, representation);
+    if (this.#files.get(file.path) !== file) return;
+    this.#bytes += representation.body.length - (old?.body.length ?? 0);
+    this.#evict();
+  }
+
+  #evict(): void {
     for (const [, oldest] of this.#files) {
       if (this.#bytes <= this.limits.cacheBytes) break;
       this.#remove(oldest);
     }
-    return file;
   }
 
   /**
@@ -221,6 +293,6 @@ export class FileCache {
   #remove(file: CachedFile): void {
     if (this.#files.get(file.path) !== file) return;
     this.#files.delete(file.path);
-    this.#bytes -= file.body.length;
+    this.#bytes -= bytesOf(file);
   }
 }

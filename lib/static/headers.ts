@@ -8,8 +8,19 @@
  * @module
  */
 
+import type { ContentCoding } from "../encoding/negotiate.ts";
 import { fileEtag, type Validators } from "./conditional.ts";
 import type { FileStat } from "./fs.ts";
+
+/** Fields of a file response besides its type and validators. */
+export interface FileFields {
+  /** The representation's content coding (default identity: no `Content-Encoding`). */
+  readonly coding?: ContentCoding;
+  /** Whether the file has representations in other codings (`Vary: Accept-Encoding`). */
+  readonly vary?: boolean;
+  /** The `Cache-Control` value, or null for none. */
+  readonly cacheControl?: string | null;
+}
 
 /**
  * A file as a response describes it: the status, the size of the whole
@@ -44,13 +55,15 @@ export function fileValidators(stat: Pick<FileStat, "size" | "mtime">): Validato
 }
 
 /**
- * The one builder of a file response's header set: `Content-Type`, and with
+ * The one builder of a file response's header set: `Content-Type`, then
+ * `Content-Encoding`, `Vary` and `Cache-Control` when asked for, and with
  * validators `Accept-Ranges`, `ETag` and `Last-Modified` (RFC 9110 §8.8,
  * §14.3). A response without validators is a page standing in for something
  * missing, which has no version to compare and no ranges to offer.
  *
  * @param type The `Content-Type`.
  * @param validators The file's validators, or null.
+ * @param fields The coding, whether other codings exist, and `Cache-Control`.
  * @returns A new `Headers`, without framing fields.
  *
  * @example
@@ -59,8 +72,17 @@ export function fileValidators(stat: Pick<FileStat, "size" | "mtime">): Validato
  * fileHeaders("text/plain", fileValidators(stat)).get("accept-ranges"); // "bytes"
  * ```
  */
-export function fileHeaders(type: string, validators: Validators | null): Headers {
+export function fileHeaders(
+  type: string,
+  validators: Validators | null,
+  fields: FileFields = {},
+): Headers {
   const headers = new Headers({ "content-type": type });
+  if (fields.coding !== undefined && fields.coding !== "identity") {
+    headers.set("content-encoding", fields.coding);
+  }
+  if (fields.vary) headers.set("vary", "Accept-Encoding");
+  if (fields.cacheControl) headers.set("cache-control", fields.cacheControl);
   if (validators === null) return headers;
   headers.set("accept-ranges", "bytes");
   headers.set("etag", validators.etag);
@@ -72,8 +94,9 @@ export function fileHeaders(type: string, validators: Validators | null): Header
 
 /**
  * The fields of a 304 for a file: those of its 200 without `Content-Type`
- * (RFC 9110 §15.4.5 asks for the validators, which are kept, and nothing
- * that describes content that is not sent).
+ * and `Content-Encoding` (RFC 9110 §15.4.5 asks for the validators, `Vary`
+ * and `Cache-Control`, which are kept, and nothing that describes content
+ * that is not sent).
  *
  * @param headers The 200 response's fields, from {@linkcode fileHeaders}.
  * @returns A new `Headers`.
@@ -87,6 +110,7 @@ export function fileHeaders(type: string, validators: Validators | null): Header
 export function notModifiedHeaders(headers: Headers): Headers {
   const copy = new Headers(headers);
   copy.delete("content-type");
+  copy.delete("content-encoding");
   return copy;
 }
 

@@ -10,15 +10,19 @@
  */
 
 import { errorToResponse } from "../errors.ts";
-import type { Logger } from "../log.ts";
-import { fileErrorToHttp } from "./fs.ts";
+import { type Logger, silentLogger } from "../log.ts";
+import { DEFAULT_CACHE_LIMITS, FileCache, REVALIDATE_MS } from "./cache.ts";
+import { DEFAULT_INLINE_HASH_BYTES, FileDigests } from "./digest.ts";
+import { Encoder } from "./encoded.ts";
+import { denoFileSystem, fileErrorToHttp } from "./fs.ts";
 import { locate } from "./locate.ts";
 import { mediaTypeOf } from "./media_type.ts";
-import type { StaticInfo, StaticMiss } from "./options.ts";
+import type { StaticInfo, StaticMiss, StaticOptions } from "./options.ts";
 import { resolvePath } from "./resolve.ts";
-import type { DocumentRoot } from "./root.ts";
-import { sendFile } from "./send.ts";
-import { type FileStore, openFile } from "./store.ts";
+import { DocumentRoot } from "./root.ts";
+import { type ContentPolicy, contentPolicy, requestedCoding } from "./policy.ts";
+import { sendFile, sendStream } from "./send.ts";
+import { type FileStore, type OpenedFile, openFile } from "./store.ts";
 
 /** What a lookup needs: the root, the store, and the options that shape a lookup. */
 export interface LookupContext {
@@ -32,6 +36,48 @@ export interface LookupContext {
   readonly dotfiles: boolean;
   /** Where faults are reported. */
   readonly logger: Logger;
+  /** Codings and `Cache-Control`. */
+  readonly policy: ContentPolicy;
+  /** Makes the encoded representations. */
+  readonly encoder: Encoder;
+}
+
+/**
+ * The lookup context for a root and the static layer's options: its file
+ * system, cache, digests, content policy and encoder.
+ *
+ * @param root The document root; a relative path is resolved against the working directory.
+ * @param options The static layer's options.
+ * @returns The context.
+ *
+ * @example
+ * ```ts
+ * lookupContext("www", { cache: false }).store.cache; // null
+ * ```
+ */
+export function lookupContext(root: string, options: StaticOptions): LookupContext {
+  const fs = options.fs ?? denoFileSystem;
+  const documentRoot = new DocumentRoot(root, fs);
+  const cache = cacheFor(options);
+  const policy = contentPolicy(options.compression, options.cacheControl);
+  const inlineBytes = options.hashInlineBytes ?? DEFAULT_INLINE_HASH_BYTES;
+  return {
+    root: documentRoot,
+    store: { fs, cache, digests: new FileDigests(fs, { inlineBytes }) },
+    index: options.index ?? "index.html",
+    dotfiles: options.dotfiles ?? false,
+    logger: options.logger ?? silentLogger,
+    policy,
+    encoder: new Encoder({ root: documentRoot, policy, cache, open: (path) => fs.open(path) }),
+  };
+}
+
+/** The cache the options ask for, or null for none. */
+function cacheFor(options: StaticOptions): FileCache | null {
+  if (options.cache === false) return null;
+  const limits = { ...DEFAULT_CACHE_LIMITS, ...options.cache };
+  if (limits.cacheBytes === 0) return null;
+  return new FileCache(limits, REVALIDATE_MS, options.clock);
 }
 
 const NOT_FOUND: StaticMiss = Object.freeze({ status: 404 });
@@ -49,14 +95,7 @@ const NOT_ALLOWED: StaticMiss = Object.freeze({ status: 405 });
  *
  * @example
  * ```ts
- * import { silentLogger } from "../log.ts";
- * import { denoFileSystem } from "./fs.ts";
- * import { DocumentRoot } from "./root.ts";
- *
- * const context = { root: new DocumentRoot("www", denoFileSystem),
- *   store: { fs: denoFileSystem, cache: null }, index: "index.html", dotfiles: false,
- *   logger: silentLogger };
- * const result = await lookupFile(context, new Request("http://localhost/"));
+ * const result = await lookupFile(lookupContext("www", {}), new Request("http://localhost/"));
  * ```
  */
 export async function lookupFile(
@@ -78,15 +117,37 @@ export async function lookupFile(
       const headers = { location: location.location + url.search };
       return new Response(null, { status: 301, headers });
     }
-    const opened = await openFile(context.store, location.found, mediaTypeOf(location.name));
+    const type = mediaTypeOf(location.name);
+    const opened = await openFile(
+      context.store,
+      location.found,
+      location.name,
+      type,
+      context.policy,
+    );
     if (opened === null) return NOT_FOUND;
     if (opened.cached !== undefined && info?.rawPath !== undefined) {
       cache?.route(info.rawPath, opened.cached, checkedAt);
     }
-    return sendFile(request, opened.handle, opened.representation);
+    return await sendOpened(context, request, opened);
   } catch (error) {
     return fileFailure(error, context.logger, url.pathname);
   }
+}
+
+/** The opened file in the coding the request gets. */
+async function sendOpened(
+  context: LookupContext,
+  request: Request,
+  opened: OpenedFile,
+): Promise<Response> {
+  const coding = requestedCoding(request, opened.facts.codings, context.policy);
+  if (coding === "identity") return sendFile(request, opened.handle, opened.representation);
+  const encoded = await context.encoder.encode(opened, coding);
+  if (encoded.kind === "stream") {
+    return sendStream(request, encoded.body, encoded.headers, encoded.validators);
+  }
+  return sendFile(request, encoded.handle, encoded.representation);
 }
 
 /** A file-system failure as a miss (nothing there) or a response (403, 503, or 500 and a log line). */

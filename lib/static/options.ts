@@ -7,7 +7,9 @@
 
 import type { Logger } from "../log.ts";
 import type { CacheLimits } from "./cache.ts";
+import type { CacheControlPolicy } from "./cache_control.ts";
 import type { FileSystem } from "./fs.ts";
+import type { FileCompression } from "./policy.ts";
 
 /** Options for `staticSite`, `serveStatic` and `staticLookup` (`site.ts`). */
 export interface StaticOptions {
@@ -33,6 +35,26 @@ export interface StaticOptions {
    * (default `performance.now`); tests advance it instead of sleeping.
    */
   clock?: () => number;
+  /**
+   * Compression of files: the codings offered, in order of preference
+   * (default br, zstd, gzip), and the smallest file compressed (default
+   * 1024 bytes); false for none. Only compressible media types are
+   * compressed, and precompressed sidecars (`.br`, `.zst`, `.gz`) are
+   * preferred when they are not older than the file.
+   */
+  compression?: Partial<FileCompression> | false;
+  /**
+   * `Cache-Control` by kind of file: names with a content hash (`hashed`,
+   * default `public, max-age=31536000, immutable`), HTML (`html`, default
+   * `no-cache`) and the rest (`other`); null turns a rule off.
+   */
+  cacheControl?: Partial<CacheControlPolicy>;
+  /**
+   * Largest file whose content tag is computed while its request waits
+   * (default 1 MiB); larger files are hashed in the background and carry a
+   * tag from their size and modification time until then.
+   */
+  hashInlineBytes?: number;
 }
 
 /** The methods a static path answers. */

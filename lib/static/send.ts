@@ -52,11 +52,10 @@ export function sendFile(
 ): Response {
   const { validators, size } = representation;
   if (validators === null) return wholeFile(file, representation);
-  const precondition = evaluatePreconditions(request.method, request.headers, validators);
-  if (precondition !== "proceed") {
+  const unchanged = preconditionAnswer(request, representation.headers, validators);
+  if (unchanged !== null) {
     file.close();
-    if (precondition === "failed") return refusal(412);
-    return new Response(null, { status: 304, headers: notModifiedHeaders(representation.headers) });
+    return unchanged;
   }
   const decision = rangeOf(request, validators, size);
   if (decision.kind === "unsatisfiable") {
@@ -65,6 +64,52 @@ export function sendFile(
   }
   if (decision.kind === "partial") return partialFile(file, representation, decision.ranges);
   return wholeFile(file, representation);
+}
+
+/**
+ * Answers a GET or HEAD request with a body of unknown length (a file
+ * compressed while it is read): preconditions apply, ranges do not (a range
+ * request is given the identity representation before it gets here). The
+ * body is cancelled when it is not sent.
+ *
+ * @param request The request (method and conditional fields are read).
+ * @param body The bytes.
+ * @param headers The 200 response's fields (without framing).
+ * @param validators The representation's validators.
+ * @returns A 200 sent chunked, 304 or 412.
+ *
+ * @example
+ * ```ts
+ * const validators = { etag: "\"a-gzip\"", lastModified: null };
+ * const body = new Blob(["x"]).stream().pipeThrough(new CompressionStream("gzip"));
+ * sendStream(new Request("http://localhost/"), body,
+ *   new Headers({ "content-encoding": "gzip" }), validators).status; // 200
+ * ```
+ */
+export function sendStream(
+  request: Pick<Request, "method" | "headers">,
+  body: ReadableStream<Uint8Array>,
+  headers: Headers,
+  validators: Validators,
+): Response {
+  const unchanged = preconditionAnswer(request, headers, validators);
+  if (unchanged !== null) {
+    body.cancel();
+    return unchanged;
+  }
+  return new Response(body, { status: 200, headers: new Headers(headers) });
+}
+
+/** The 304 or 412 the request's preconditions call for (RFC 9110 §13.2.2), or null to go on. */
+function preconditionAnswer(
+  request: Pick<Request, "method" | "headers">,
+  headers: Headers,
+  validators: Validators,
+): Response | null {
+  const precondition = evaluatePreconditions(request.method, request.headers, validators);
+  if (precondition === "proceed") return null;
+  if (precondition === "failed") return refusal(412);
+  return new Response(null, { status: 304, headers: notModifiedHeaders(headers) });
 }
 
 /**

@@ -13,10 +13,11 @@
 import { join } from "../deps.ts";
 import { errorResponse } from "../http/error_page.ts";
 import { silentLogger } from "../log.ts";
-import { DEFAULT_CACHE_LIMITS, FileCache, REVALIDATE_MS } from "./cache.ts";
-import { denoFileSystem, isNotFound } from "./fs.ts";
+import type { ContentCoding } from "../encoding/negotiate.ts";
+import type { FileCache } from "./cache.ts";
+import { isNotFound } from "./fs.ts";
 import { pageRepresentation } from "./headers.ts";
-import { type LookupContext, lookupFile } from "./lookup.ts";
+import { type LookupContext, lookupContext, lookupFile } from "./lookup.ts";
 import { mediaTypeOf } from "./media_type.ts";
 import {
   STATIC_ALLOW,
@@ -25,7 +26,6 @@ import {
   type StaticMiss,
   type StaticOptions,
 } from "./options.ts";
-import { DocumentRoot } from "./root.ts";
 import { headResponse, sendFile } from "./send.ts";
 import { openFile } from "./store.ts";
 
@@ -42,6 +42,10 @@ export interface StaticSite {
   readonly handler: StaticHandler;
   /** The hot-file cache, or null without one. */
   readonly cache: FileCache | null;
+  /** The coding `Accept-Encoding` selects for a compressible file (for the fast path). */
+  readonly negotiate: (accept: string | null) => ContentCoding;
+  /** Resolves when the files being hashed in the background are done. */
+  readonly settled: () => Promise<void>;
 }
 
 /** What the handler needs besides a lookup's: the not-found page. */
@@ -74,7 +78,9 @@ export function staticSite(root: string, options: StaticOptions = {}): StaticSit
     const response = result instanceof Response ? result : await missPage(context, request, result);
     return headResponse(request, response);
   };
-  return { lookup, handler, cache: context.store.cache };
+  const { store, policy } = context;
+  const settled = () => store.digests.settled();
+  return { lookup, handler, cache: store.cache, negotiate: policy.negotiate, settled };
 }
 
 /**
@@ -117,23 +123,10 @@ export function serveStatic(root: string, options: StaticOptions = {}): StaticHa
 }
 
 function siteContext(root: string, options: StaticOptions): SiteContext {
-  const fs = options.fs ?? denoFileSystem;
   return {
-    root: new DocumentRoot(root, fs),
-    store: { fs, cache: cacheFor(options) },
-    index: options.index ?? "index.html",
-    dotfiles: options.dotfiles ?? false,
-    logger: options.logger ?? silentLogger,
+    ...lookupContext(root, options),
     notFoundPage: options.notFoundPage === undefined ? "404.html" : options.notFoundPage,
   };
-}
-
-/** The cache the options ask for, or null for none. */
-function cacheFor(options: StaticOptions): FileCache | null {
-  if (options.cache === false) return null;
-  const limits = { ...DEFAULT_CACHE_LIMITS, ...options.cache };
-  if (limits.cacheBytes === 0) return null;
-  return new FileCache(limits, REVALIDATE_MS, options.clock);
 }
 
 /** The page for a miss: the not-found page, 204 or 405 with `Allow`, or 400. */
@@ -165,11 +158,12 @@ async function notFound(context: SiteContext, request: Request): Promise<Respons
   if (page === null) return errorResponse(404);
   try {
     const found = await context.root.find(join(context.root.path, page));
+    const type = mediaTypeOf(page);
     const opened = found?.stat.isFile
-      ? await openFile(context.store, found, mediaTypeOf(page))
+      ? await openFile(context.store, found, page, type, context.policy)
       : null;
     if (opened !== null) {
-      const representation = pageRepresentation(opened.representation.size, opened.type, 404);
+      const representation = pageRepresentation(opened.representation.size, type, 404);
       return sendFile(request, opened.handle, representation);
     }
   } catch (error) {

@@ -7,56 +7,69 @@
  */
 
 import type { CachedFile, FileCache } from "./cache.ts";
+import { contentTag, type FileDigests } from "./digest.ts";
 import type { FileHandle, FileStat, FileSystem } from "./fs.ts";
-import { fileRepresentation, type Representation } from "./headers.ts";
+import type { Representation } from "./headers.ts";
+import { codingsFor, type ContentPolicy, describe, type FileFacts } from "./policy.ts";
 import type { Found } from "./root.ts";
 
-/** Where files come from: the file system, and the cache in front of it (or none). */
+/** Where files come from: the file system, the cache in front of it (or none), and their tags. */
 export interface FileStore {
   /** The file system. */
   readonly fs: FileSystem;
   /** The hot-file cache, or null for none. */
   readonly cache: FileCache | null;
+  /** The content tags of files, each version hashed once. */
+  readonly digests: FileDigests;
 }
 
 /** A file ready to be sent. */
 export interface OpenedFile {
   /** Its bytes, at offset 0: an open file, or a {@linkcode MemoryFile} over cached bytes. */
   readonly handle: FileHandle;
-  /** Its 200 representation (the cache's fields for a cached file). */
+  /** Its 200 representation in identity (the cache's fields for a cached file). */
   readonly representation: Representation;
-  /** Its `Content-Type`. */
-  readonly type: string;
+  /** What it is: name, type, metadata, tag and the codings it may be sent in. */
+  readonly facts: FileFacts;
   /** The cache entry it was served from or admitted into, if any. */
   readonly cached: CachedFile | undefined;
 }
 
 /**
- * Opens a found file from the cache or the disk.
+ * Opens a found file from the cache or the disk. A file the cache takes is
+ * read whole, hashed and admitted; a larger one is tagged by
+ * {@linkcode FileDigests.tagFor} and left open to be streamed.
  *
- * @param store The file system and the cache.
+ * @param store The file system, the cache and the digests.
  * @param found The file's real path and the metadata it was found with.
+ * @param name The name it is served under; `Cache-Control` depends on it.
  * @param type Its `Content-Type`.
+ * @param policy Codings and `Cache-Control`.
  * @returns The opened file, or null when it is no longer a regular file.
  * @throws What the file system throws; a file opened before the failure is closed.
  *
  * @example
  * ```ts
  * import { denoFileSystem } from "./fs.ts";
+ * import { FileDigests } from "./digest.ts";
+ * import { contentPolicy } from "./policy.ts";
  *
  * const path = await Deno.realPath("www/index.html");
- * const store = { fs: denoFileSystem, cache: null };
- * const opened = await openFile(store, { path, stat: await Deno.stat(path) }, "text/html");
+ * const store = { fs: denoFileSystem, cache: null, digests: new FileDigests(denoFileSystem) };
+ * const opened = await openFile(store, { path, stat: await Deno.stat(path) }, "index.html",
+ *   "text/html", contentPolicy(undefined, {}));
  * opened?.handle.close();
  * ```
  */
 export async function openFile(
   store: FileStore,
   found: Found,
+  name: string,
   type: string,
+  policy: ContentPolicy,
 ): Promise<OpenedFile | null> {
   const cached = store.cache?.get(found.path, found.stat);
-  if (cached !== undefined) return fromCache(cached);
+  if (cached !== undefined) return fromCache(cached, name);
   const handle = await store.fs.open(found.path);
   try {
     const stat = await handle.stat();
@@ -64,34 +77,46 @@ export async function openFile(
       handle.close();
       return null;
     }
+    const codings = codingsFor(policy, type, stat.size);
     if (store.cache?.accepts(stat.size)) {
       const body = await readWhole(handle, stat.size);
       if (body !== null) {
         handle.close();
-        return fromCache(store.cache.add(found.path, stat, body, type));
+        const tag = contentTag(body);
+        store.digests.remember(found.path, stat, tag);
+        const facts = { path: found.path, name, type, stat, tag, codings };
+        const entry = { type, body, codings, ...describe(policy, facts, "identity") };
+        return fromCache(store.cache.add(found.path, stat, entry), name);
       }
       // It shrank while being read: stream it, which fails as it should.
       await handle.seek(0, Deno.SeekMode.Start);
     }
-    return { handle, representation: fileRepresentation(stat, type), type, cached: undefined };
+    const tag = await store.digests.tagFor(found.path, stat, handle);
+    const facts = { path: found.path, name, type, stat, tag, codings };
+    const { headers, validators } = describe(policy, facts, "identity");
+    const representation = { status: 200, size: stat.size, headers, validators };
+    return { handle, representation, facts, cached: undefined };
   } catch (error) {
     handle.close();
     throw error;
   }
 }
 
-function fromCache(file: CachedFile): OpenedFile {
-  const { headers, validators, type } = file;
+function fromCache(file: CachedFile, name: string): OpenedFile {
+  const { headers, validators, type, stat, codings } = file;
   const representation = { status: 200, size: file.body.length, headers, validators };
-  return { handle: new MemoryFile(file.body, file.stat), representation, type, cached: file };
+  const facts = { path: file.path, name, type, stat, tag: validators.etag, codings };
+  return { handle: new MemoryFile(file.body, stat), representation, facts, cached: file };
 }
 
 /**
  * Reads `size` bytes from the start of an open file.
  *
+ * @param file The open file, at offset 0.
+ * @param size How many bytes to read.
  * @returns The bytes, or null when the file ended sooner.
  */
-async function readWhole(file: FileHandle, size: number): Promise<Uint8Array | null> {
+export async function readWhole(file: FileHandle, size: number): Promise<Uint8Array | null> {
   const bytes = new Uint8Array(size);
   let n = 0;
   while (n < size) {

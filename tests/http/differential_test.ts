@@ -11,10 +11,12 @@
  * when both servers break in the same way.
  */
 
+import * as zlib from "node:zlib";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../_deps.ts";
 import { silentLogger } from "../../lib/log.ts";
 import { serve } from "../../lib/mod.ts";
-import { concat, latin1, RawClient } from "../_helpers.ts";
+import { compressResponse, type ResponseCompression } from "../../lib/encoding/response.ts";
+import { concat, deadline, latin1, RawClient, READ_TIMEOUT_MS } from "../_helpers.ts";
 
 type Side = "Deno.serve" | "serve()";
 
@@ -32,6 +34,11 @@ interface Observation<Same, Own> {
 interface Case<Same = unknown, Own = unknown> {
   name: string;
   handler: AnyHandler;
+  /**
+   * Compress responses: Deno.serve with `automaticCompression`, serve() with
+   * the handler's answers passed through `compressResponse()`.
+   */
+  compress?: ResponseCompression;
   /** Sends the case's requests to the server on `port` and records what came back. */
   request: (port: number) => Promise<Observation<Same, Own>>;
   /** What each side must show on its own, intended differences included. */
@@ -64,12 +71,22 @@ const denoDefaultError = (): Response => new Response("Internal Server Error", {
  */
 async function observeBoth(c: Case): Promise<Record<Side, Observation<unknown, unknown>>> {
   const reference = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen() {}, onError: denoDefaultError },
+    {
+      hostname: "127.0.0.1",
+      port: 0,
+      onListen() {},
+      onError: denoDefaultError,
+      automaticCompression: c.compress !== undefined,
+    },
     c.handler,
   );
+  const compress = c.compress;
+  const handler: AnyHandler = compress === undefined
+    ? c.handler
+    : async (request) => compressResponse(request, await c.handler(request), compress);
   try {
     const portico = serve({
-      handler: c.handler,
+      handler,
       hostname: "127.0.0.1",
       port: 0,
       onListen: () => {},
@@ -1002,6 +1019,358 @@ const asteriskCase = defineCase({
   },
 });
 
+// ---------------------------------------------------------------------------
+// Compression: Deno.serve with `automaticCompression: true` against serve()
+// with the handler wrapped in compressResponse() (lib/encoding/response.ts).
+//
+// Intended differences, each asserted per side in the cases below:
+// - Threshold. Deno.serve skips bodies it knows to be under 64 bytes
+//   (a string body, say), and compresses any stream whatever its declared
+//   Content-Length. compressResponse() sees a length only in Content-Length:
+//   it compresses a 10-byte string body, and skips a declared length under
+//   `minBytes` (the server uses 1024; these cases use 64, Deno's figure).
+// - zstd. Deno.serve offers br and gzip only; Portico offers zstd as well,
+//   so `Accept-Encoding: zstd` gets zstd rather than identity.
+// - Vary on identity. Deno.serve says `Vary: Accept-Encoding` only on a
+//   compressed response; Portico says it on every response whose coding
+//   depended on Accept-Encoding, including the identity answer to a client
+//   that accepts none (RFC 9110 §12.5.5), so a cache never hands that
+//   answer's absence of Vary to others.
+// - Smaller ones, covered in tests/encoding/response_test.ts: Deno prepends
+//   Accept-Encoding to an existing Vary (Portico appends, and leaves `*`
+//   alone); Deno compresses a 206 without Content-Range and ignores
+//   no-transform beside a malformed max-age (Portico does neither); Portico
+//   drops Accept-Ranges from a compressed response.
+// - Framing. Both send the encoded bytes; Portico may frame a body complete
+//   at once with Content-Length where Deno.serve uses chunked (see
+//   completeStreamCase), so framing is not compared here.
+
+/** Deno.serve's threshold, so that the two sides are compared on the same rule. */
+const COMPRESSION: ResponseCompression = { codings: ["br", "zstd", "gzip"], minBytes: 64 };
+
+const BIG_JSON = {
+  items: Array.from({ length: 40 }, (_, i) => ({ id: i, name: `item number ${i}`, ok: i % 2 })),
+};
+const HTML_PAGE = `<!doctype html><title>t</title><ul>${"<li>an item</li>\n".repeat(120)}</ul>`;
+const STREAM_PIECES = ["streamed line one\n", "streamed line two\n".repeat(20), "the end\n"];
+const PNG_BYTES = pseudoRandomBytes(3 * KiB, 0x89504e47);
+const NO_TRANSFORM_TEXT = "do not transform this text\n".repeat(40);
+const TINY_TEXT = "tiny text\n";
+const GZIPPED_PAGE = new Uint8Array(zlib.gzipSync(encoder.encode(HTML_PAGE)));
+
+/** The handler's routes: every one but /tiny above 64 bytes. */
+const compressionRoutes: Record<string, () => Response | Promise<Response>> = {
+  "/json": () => Response.json(BIG_JSON),
+  "/html": () => new Response(HTML_PAGE, { headers: { "content-type": "text/html" } }),
+  "/stream": () =>
+    new Response(pacedStream(STREAM_PIECES, { gapMs: 5 }), {
+      headers: { "content-type": "text/plain; charset=utf-8" },
+    }),
+  "/png": () => new Response(PNG_BYTES, { headers: { "content-type": "image/png" } }),
+  "/encoded": () =>
+    new Response(GZIPPED_PAGE, {
+      headers: { "content-type": "text/html", "content-encoding": "gzip" },
+    }),
+  "/no-transform": () =>
+    new Response(NO_TRANSFORM_TEXT, {
+      headers: { "content-type": "text/plain", "cache-control": "no-transform" },
+    }),
+  "/tiny": () => new Response(TINY_TEXT),
+};
+
+/** What each route's body decodes to. */
+const compressionTexts: Record<string, string> = {
+  "/json": JSON.stringify(BIG_JSON),
+  "/html": HTML_PAGE,
+  "/stream": STREAM_PIECES.join(""),
+  "/png": decoder.decode(PNG_BYTES),
+  "/encoded": HTML_PAGE,
+  "/no-transform": NO_TRANSFORM_TEXT,
+  "/tiny": TINY_TEXT,
+};
+
+/** A complete body in `coding` ("gzip", "br", "zstd" or none), decoded. */
+function decodeBody(coding: string | null, body: Uint8Array): Uint8Array {
+  switch (coding) {
+    case null:
+      return body;
+    case "gzip":
+      return new Uint8Array(zlib.gunzipSync(body));
+    case "br":
+      return new Uint8Array(zlib.brotliDecompressSync(body));
+    case "zstd":
+      return new Uint8Array(zlib.zstdDecompressSync(body));
+    default:
+      throw new Error(`unexpected content coding ${coding}`);
+  }
+}
+
+/** One compressed exchange as the client saw it. */
+interface Decoded {
+  status: number;
+  encoding: string | null;
+  vary: string | null;
+  text: string;
+}
+
+/** Sends GET `path` with `accept` (none when null) and decodes the answer. */
+async function getDecoded(
+  client: RawClient,
+  path: string,
+  accept: string | null,
+): Promise<Decoded> {
+  const field = accept === null ? "" : `Accept-Encoding: ${accept}\r\n`;
+  await client.send(`GET ${path} HTTP/1.1\r\nHost: a\r\n${field}\r\n`);
+  const response = await client.read();
+  const encoding = response.headers.get("content-encoding");
+  return {
+    status: response.status,
+    encoding,
+    vary: response.headers.get("vary"),
+    text: decoder.decode(decodeBody(encoding, response.body)),
+  };
+}
+
+const compressionCase = defineCase({
+  name: "compressible and incompressible bodies for gzip and br",
+  compress: COMPRESSION,
+  handler: (request) => {
+    const route = compressionRoutes[new URL(request.url).pathname];
+    return route === undefined ? new Response("not found", { status: 404 }) : route();
+  },
+  request: async (port) => {
+    const decoded = await withRaw(port, async (client) => {
+      const seen: Record<string, Decoded> = {};
+      for (const path of Object.keys(compressionRoutes)) {
+        for (const accept of ["gzip", "br"]) {
+          seen[`${path} ${accept}`] = await getDecoded(client, path, accept);
+        }
+      }
+      for (const accept of [null, "zstd", "gzip, deflate, br, zstd", "gzip;q=0"]) {
+        seen[`/json ${accept}`] = await getDecoded(client, "/json", accept);
+      }
+      return seen;
+    });
+    const own: Record<string, Decoded> = {};
+    for (const key of ["/tiny gzip", "/tiny br", "/json null", "/json zstd", "/json gzip;q=0"]) {
+      own[key] = decoded[key];
+      delete decoded[key];
+    }
+    return { same: decoded, own };
+  },
+  expect: ({ same, own }, side) => {
+    const both = { ...same, ...own };
+    for (const [key, seen] of Object.entries(both)) {
+      const path = key.slice(0, key.indexOf(" "));
+      assertEquals(seen.status, 200, key);
+      assertEquals(seen.text, compressionTexts[path], `${key}: the decoded body`);
+    }
+    for (const accept of ["gzip", "br"]) {
+      for (const path of ["/json", "/html", "/stream"]) {
+        assertEquals(same[`${path} ${accept}`].encoding, accept, `${path} ${accept}`);
+        assertEquals(same[`${path} ${accept}`].vary, "Accept-Encoding", `${path} ${accept}`);
+      }
+      for (const path of ["/png", "/no-transform"]) {
+        assertEquals(same[`${path} ${accept}`].encoding, null, `${path} ${accept}`);
+        assertEquals(same[`${path} ${accept}`].vary, null, `${path} ${accept}`);
+      }
+      // Already encoded: passed on untouched, whatever the client accepts.
+      assertEquals(same[`/encoded ${accept}`].encoding, "gzip");
+      assertEquals(same[`/encoded ${accept}`].vary, null);
+    }
+    assertEquals(same["/json gzip, deflate, br, zstd"].encoding, "br");
+
+    // Intended differences (see the notes above compressionCase).
+    const identity = (vary: string | null) => ({
+      status: 200,
+      encoding: null,
+      vary,
+      text: compressionTexts["/json"],
+    });
+    const tinyAs = (encoding: string | null) => ({
+      status: 200,
+      encoding,
+      vary: encoding === null ? null : "Accept-Encoding",
+      text: TINY_TEXT,
+    });
+    if (side === "Deno.serve") {
+      assertEquals(own, {
+        "/tiny gzip": tinyAs(null),
+        "/tiny br": tinyAs(null),
+        "/json null": identity(null),
+        "/json zstd": identity(null),
+        "/json gzip;q=0": identity(null),
+      });
+    } else {
+      assertEquals(own, {
+        "/tiny gzip": tinyAs("gzip"),
+        "/tiny br": tinyAs("br"),
+        "/json null": identity("Accept-Encoding"),
+        "/json zstd": { ...identity("Accept-Encoding"), encoding: "zstd" },
+        "/json gzip;q=0": identity("Accept-Encoding"),
+      });
+    }
+  },
+});
+
+const SSE_EVENTS = ["data: first\n\n", "event: tick\ndata: second\n\n", "data: third\n\n"];
+
+/**
+ * Reads a chunked response whose body may be compressed, feeding each chunk
+ * to a streaming decompressor (none for identity); `onText` sees the decoded
+ * text after every read. Every read has a deadline.
+ */
+async function readCompressedStream(
+  port: number,
+  request: string,
+  onText: (text: string) => void,
+): Promise<{ status: number; headers: Headers; text: string }> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  let z: zlib.Gunzip | zlib.BrotliDecompress | zlib.ZstdDecompress | null = null;
+  try {
+    const bytes = latin1(request);
+    let offset = 0;
+    while (offset < bytes.length) offset += await conn.write(bytes.subarray(offset));
+    let buffer = new Uint8Array(0);
+    let head: { status: number; headers: Headers } | null = null;
+    const decoded: Uint8Array[] = [];
+    const chunk = new Uint8Array(64 * KiB);
+    for (let reads = 0;; reads++) {
+      assert(reads < MAX_READS, "too many reads");
+      const n = await deadline(conn.read(chunk), READ_TIMEOUT_MS, "no bytes in time");
+      assert(n !== null, "the server closed the connection before the last chunk");
+      buffer = concat([buffer, chunk.subarray(0, n)]);
+      if (head === null) {
+        const end = decoder.decode(buffer).indexOf("\r\n\r\n");
+        if (end === -1) continue;
+        const [statusLine, ...lines] = decoder.decode(buffer.subarray(0, end)).split("\r\n");
+        const headers = new Headers();
+        for (const line of lines) {
+          const colon = line.indexOf(":");
+          headers.append(line.slice(0, colon), line.slice(colon + 1).trim());
+        }
+        head = { status: Number(statusLine.split(" ")[1]), headers };
+        assertEquals(headers.get("transfer-encoding"), "chunked", "a stream is sent chunked");
+        const coding = headers.get("content-encoding");
+        z = coding === "br"
+          ? zlib.createBrotliDecompress()
+          : coding === "zstd"
+          ? zlib.createZstdDecompress()
+          : coding === "gzip"
+          ? zlib.createGunzip()
+          : null;
+        assert(z !== null || coding === null, `an unexpected coding ${coding}`);
+        z?.on("data", (piece: Uint8Array) => decoded.push(new Uint8Array(piece)));
+        buffer = buffer.slice(end + 4);
+      }
+      // Every complete chunk in the buffer goes to the decompressor.
+      while (true) {
+        const lineEnd = buffer.indexOf(0x0a);
+        if (lineEnd === -1) break;
+        const size = parseInt(decoder.decode(buffer.subarray(0, lineEnd)), 16);
+        if (buffer.length < lineEnd + 1 + size + 2) break;
+        const payload = buffer.slice(lineEnd + 1, lineEnd + 1 + size);
+        buffer = buffer.slice(lineEnd + 1 + size + 2);
+        if (size === 0) return { ...head, text: decoder.decode(concat(decoded)) };
+        const decompressor = z;
+        if (decompressor === null) {
+          decoded.push(payload);
+          continue;
+        }
+        await new Promise<void>((resolve, reject) => {
+          decompressor.write(payload, (error) => error ? reject(error) : resolve());
+        });
+      }
+      onText(decoder.decode(concat(decoded)));
+    }
+  } finally {
+    z?.destroy();
+    conn.close();
+  }
+}
+
+/**
+ * Server-sent events: each event must reach the client, decodable, before
+ * the handler produces the next (it waits for the client to have it).
+ */
+function sseCase(): Case {
+  let gates: Gate[] = [];
+  const gateOpened: boolean[] = [];
+  return defineCase({
+    name: "server-sent events compressed with gzip and br",
+    compress: COMPRESSION,
+    handler: () => {
+      const mine = gates;
+      let index = 0;
+      const body = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          if (index > 0) gateOpened.push(await mine[index - 1].wait());
+          if (index === SSE_EVENTS.length) return controller.close();
+          controller.enqueue(encoder.encode(SSE_EVENTS[index++]));
+        },
+      });
+      return new Response(body, {
+        headers: { "content-type": "text/event-stream", "cache-control": "no-cache" },
+      });
+    },
+    request: async (port) => {
+      const same: Record<string, unknown> = {};
+      const own: Record<string, unknown> = {};
+      for (const accept of ["gzip", "br"]) {
+        gateOpened.length = 0;
+        const current = SSE_EVENTS.map(() => new Gate());
+        gates = current;
+        const seen: string[] = [];
+        const response = await readCompressedStream(
+          port,
+          `GET /events HTTP/1.1\r\nHost: a\r\nAccept-Encoding: ${accept}\r\nConnection: close\r\n\r\n`,
+          (text) => {
+            // The client opens event i's gate once it has decoded events 0..i.
+            for (let i = 0; i < SSE_EVENTS.length; i++) {
+              if (text === SSE_EVENTS.slice(0, i + 1).join("")) {
+                if (seen.at(-1) !== text) seen.push(text);
+                current[i].open();
+              }
+            }
+          },
+        );
+        same[accept] = {
+          status: response.status,
+          text: response.text,
+          seen,
+          gateOpened: [...gateOpened],
+        };
+        own[accept] = {
+          encoding: response.headers.get("content-encoding"),
+          vary: response.headers.get("vary"),
+        };
+      }
+      return { same, own };
+    },
+    expect: ({ same, own }, side) => {
+      const expected = {
+        status: 200,
+        text: SSE_EVENTS.join(""),
+        seen: SSE_EVENTS.map((_, i) => SSE_EVENTS.slice(0, i + 1).join("")),
+        gateOpened: SSE_EVENTS.map(() => true),
+      };
+      assertEquals(same, { gzip: expected, br: expected });
+      // Intended difference: Deno.serve's list of compressible types (the
+      // mime-db's) lacks text/event-stream, so it sends events as they are;
+      // Portico compresses every text/* type, each event flushed on its own.
+      if (side === "Deno.serve") {
+        const none = { encoding: null, vary: null };
+        assertEquals(own, { gzip: none, br: none });
+      } else {
+        assertEquals(own, {
+          gzip: { encoding: "gzip", vary: "Accept-Encoding" },
+          br: { encoding: "br", vary: "Accept-Encoding" },
+        });
+      }
+    },
+  });
+}
+
 const CASES: Case[] = [
   echoCase,
   downloadCase,
@@ -1017,6 +1386,8 @@ const CASES: Case[] = [
   declaredLengthCase,
   completeStreamCase,
   asteriskCase,
+  compressionCase,
+  sseCase(),
 ];
 
 for (const c of CASES) {

@@ -1,10 +1,21 @@
 import { assert, assertEquals, join } from "../_deps.ts";
 import { DEFAULT_TUNING } from "../../lib/config.ts";
-import { DEFAULT_CACHE_LIMITS, FileCache, sameVersion } from "../../lib/static/cache.ts";
+import {
+  DEFAULT_CACHE_LIMITS,
+  FileCache,
+  type FileEntry,
+  sameVersion,
+} from "../../lib/static/cache.ts";
 import { denoFileSystem, type FileStat, type FileSystem } from "../../lib/static/fs.ts";
 import { fileHeaders, fileValidators } from "../../lib/static/headers.ts";
 import { staticSite } from "../../lib/static/site.ts";
 import { manualClock, request, statOf as stat, utf8 } from "./_static.ts";
+
+/** What the static layer gives the cache for a file: its bytes and the fields of its 200. */
+function entry(body: Uint8Array, type: string, s: FileStat): FileEntry {
+  const validators = fileValidators(s);
+  return { type, body, headers: fileHeaders(type, validators), validators, codings: [] };
+}
 
 async function tempRoot(files: Record<string, string | Uint8Array>): Promise<string> {
   const root = await Deno.makeTempDir({ prefix: "portico-cache-" });
@@ -26,10 +37,10 @@ async function get(
 
 Deno.test("FileCache.add() evicts the least recently used files beyond cacheBytes", () => {
   const cache = new FileCache({ cacheFileBytes: 100, cacheBytes: 250 });
-  const a = cache.add("/a", stat(100), new Uint8Array(100), "text/plain");
-  cache.add("/b", stat(100), new Uint8Array(100), "text/plain");
+  const a = cache.add("/a", stat(100), entry(new Uint8Array(100), "text/plain", stat(100)));
+  cache.add("/b", stat(100), entry(new Uint8Array(100), "text/plain", stat(100)));
   assertEquals(cache.get("/a", stat(100)), a); // a is now more recent than b
-  cache.add("/c", stat(100), new Uint8Array(100), "text/plain");
+  cache.add("/c", stat(100), entry(new Uint8Array(100), "text/plain", stat(100)));
   assertEquals(cache.size, 2);
   assertEquals(cache.bytes, 200);
   assertEquals(cache.get("/b", stat(100)), undefined);
@@ -39,7 +50,7 @@ Deno.test("FileCache.add() evicts the least recently used files beyond cacheByte
 
 Deno.test("FileCache.add() keeps no file larger than cacheFileBytes", () => {
   const cache = new FileCache({ cacheFileBytes: 100, cacheBytes: 1000 });
-  const big = cache.add("/big", stat(101), new Uint8Array(101), "text/plain");
+  const big = cache.add("/big", stat(101), entry(new Uint8Array(101), "text/plain", stat(101)));
   assertEquals(big.body.length, 101);
   assertEquals(cache.size, 0);
   assertEquals(cache.bytes, 0);
@@ -49,17 +60,17 @@ Deno.test("FileCache.add() keeps no file larger than cacheFileBytes", () => {
 
 Deno.test("FileCache.add() replaces an older version of the same file", () => {
   const cache = new FileCache({ cacheFileBytes: 100, cacheBytes: 1000 });
-  cache.add("/a", stat(10, 1), new Uint8Array(10), "text/plain");
-  const newer = cache.add("/a", stat(20, 2), new Uint8Array(20), "text/plain");
+  cache.add("/a", stat(10, 1), entry(new Uint8Array(10), "text/plain", stat(10, 1)));
+  const newer = cache.add("/a", stat(20, 2), entry(new Uint8Array(20), "text/plain", stat(20, 2)));
   assertEquals(cache.size, 1);
   assertEquals(cache.bytes, 20);
   assertEquals(cache.get("/a", stat(20, 2)), newer);
 });
 
-Deno.test("FileCache.add() keeps the bytes and the 200 response's fields from fileHeaders()", () => {
+Deno.test("FileCache.add() keeps the bytes and the 200 response's fields it is given", () => {
   const cache = new FileCache(DEFAULT_CACHE_LIMITS);
   const s = stat(5);
-  const file = cache.add("/srv/a.txt", s, utf8("hello"), "text/plain; charset=utf-8");
+  const file = cache.add("/srv/a.txt", s, entry(utf8("hello"), "text/plain; charset=utf-8", s));
   assertEquals(file.path, "/srv/a.txt");
   assertEquals(file.stat, s);
   assertEquals(file.type, "text/plain; charset=utf-8");
@@ -73,10 +84,10 @@ Deno.test("FileCache.add() keeps the bytes and the 200 response's fields from fi
 
 Deno.test("FileCache.get() drops a file whose size or modification time changed", () => {
   const cache = new FileCache({ cacheFileBytes: 100, cacheBytes: 1000 });
-  cache.add("/a", stat(10, 1), new Uint8Array(10), "text/plain");
+  cache.add("/a", stat(10, 1), entry(new Uint8Array(10), "text/plain", stat(10, 1)));
   assertEquals(cache.get("/a", stat(10, 2)), undefined);
   assertEquals(cache.size, 0);
-  cache.add("/a", stat(10, 1), new Uint8Array(10), "text/plain");
+  cache.add("/a", stat(10, 1), entry(new Uint8Array(10), "text/plain", stat(10, 1)));
   assertEquals(cache.get("/a", stat(11, 1)), undefined);
   assertEquals(cache.bytes, 0);
 });
@@ -90,7 +101,7 @@ Deno.test("FileCache.get() drops a file whose inode or change time changed", () 
     ["no longer a regular file", { ...kept, isFile: false, isDirectory: true }],
   ];
   for (const [what, current] of cases) {
-    const file = cache.add("/a", kept, new Uint8Array(10), "text/plain");
+    const file = cache.add("/a", kept, entry(new Uint8Array(10), "text/plain", kept));
     assertEquals(cache.get("/a", { ...kept }), file, `${what}: the same version is kept`);
     assertEquals(cache.get("/a", current), undefined, what);
     assertEquals(cache.size, 0, what);
@@ -121,7 +132,7 @@ Deno.test("sameVersion() compares size, modification time, inode and change time
 Deno.test("FileCache.lookup() trusts a path for revalidateMs after its check, then forgets it", () => {
   const clock = manualClock();
   const cache = new FileCache({ cacheFileBytes: 100, cacheBytes: 1000 }, 1000, clock.now);
-  const file = cache.add("/srv/a", stat(10), new Uint8Array(10), "text/plain");
+  const file = cache.add("/srv/a", stat(10), entry(new Uint8Array(10), "text/plain", stat(10)));
   const checkedAt = clock.now();
   cache.route("/a", file, checkedAt);
   clock.advance(999);
@@ -136,9 +147,9 @@ Deno.test("FileCache.lookup() trusts a path for revalidateMs after its check, th
 Deno.test("FileCache.lookup() forgets a path whose file was evicted", () => {
   const clock = manualClock();
   const cache = new FileCache({ cacheFileBytes: 100, cacheBytes: 100 }, 1000, clock.now);
-  const a = cache.add("/srv/a", stat(100), new Uint8Array(100), "text/plain");
+  const a = cache.add("/srv/a", stat(100), entry(new Uint8Array(100), "text/plain", stat(100)));
   cache.route("/a", a, clock.now());
-  cache.add("/srv/b", stat(100), new Uint8Array(100), "text/plain");
+  cache.add("/srv/b", stat(100), entry(new Uint8Array(100), "text/plain", stat(100)));
   assertEquals(cache.lookup("/a"), undefined);
 });
 

@@ -1,9 +1,8 @@
 import { assert, assertEquals, assertStringIncludes } from "../_deps.ts";
 import { FileCache } from "../../lib/static/cache.ts";
 import { denoFileSystem, type FileSystem } from "../../lib/static/fs.ts";
-import { type LookupContext, lookupFile } from "../../lib/static/lookup.ts";
+import { type LookupContext, lookupContext, lookupFile } from "../../lib/static/lookup.ts";
 import type { StaticMiss } from "../../lib/static/options.ts";
-import { DocumentRoot } from "../../lib/static/root.ts";
 import {
   type FaultyCall,
   faultyFileSystem,
@@ -19,13 +18,8 @@ function context(
   cache: FileCache | null = null,
   logger = recordingLogger(),
 ): LookupContext & { logger: ReturnType<typeof recordingLogger> } {
-  return {
-    root: new DocumentRoot(ROOT, fs),
-    store: { fs, cache },
-    index: "index.html",
-    dotfiles: false,
-    logger,
-  };
+  const base = lookupContext(ROOT, { fs, logger, cache: false });
+  return { ...base, store: { ...base.store, cache }, logger };
 }
 
 function systemError(code: string): Error {

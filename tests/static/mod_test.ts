@@ -7,11 +7,15 @@ const LIB_STATIC = fromFileUrl(new URL("../../lib/static/", import.meta.url));
 const ALLOWED_OUTSIDE: ReadonlySet<string> = new Set([
   "../config.ts",
   "../deps.ts",
+  "../encoding/compress.ts",
+  "../encoding/compressible.ts",
+  "../encoding/negotiate.ts",
   "../errors.ts",
   "../http/body_source.ts",
   "../http/error_page.ts",
   "../http/status.ts",
   "../log.ts",
+  "node:crypto",
 ]);
 
 Deno.test("mod.ts exports the static layer's public API", () => {

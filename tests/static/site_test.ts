@@ -7,7 +7,7 @@ import {
   assertStringIncludes,
   join,
 } from "../_deps.ts";
-import { fileEtag } from "../../lib/static/conditional.ts";
+import { contentTag } from "../../lib/static/digest.ts";
 import {
   denoFileSystem,
   type FileHandle,
@@ -52,8 +52,9 @@ Deno.test("serveStatic() answers GET / with index.html", async () => {
   assertEquals(response.headers.get("content-type"), HTML);
   assertEquals(response.headers.get("content-length"), String(stat.size));
   assertEquals(response.headers.get("accept-ranges"), "bytes");
-  assertEquals(response.headers.get("etag"), fileEtag(stat.size, stat.mtime));
+  assertEquals(response.headers.get("etag"), contentTag(await fixture("index.html")));
   assertEquals(response.headers.get("last-modified"), stat.mtime?.toUTCString());
+  assertEquals(response.headers.get("cache-control"), "no-cache");
   assertEquals(await bytesOf(response), await fixture("index.html"));
 });
 
@@ -634,10 +635,7 @@ Deno.test("serveStatic() closes every file it opens", async () => {
   const fs = countingFileSystem();
   // Without the cache, so that every request opens the file.
   const handler = serveStatic(ROOT, { fs, cache: false });
-  const etag = fileEtag(
-    (await Deno.stat(join(ROOT, "style.css"))).size,
-    (await Deno.stat(join(ROOT, "style.css"))).mtime,
-  );
+  const etag = contentTag(await fixture("style.css"));
   const cases: [string, RequestInit][] = [
     ["/style.css", {}],
     ["/style.css", { method: "HEAD" }],
@@ -686,7 +684,7 @@ Deno.test("staticLookup() answers files and reports every other request as a mis
 
 Deno.test("staticSite() returns a lookup, a handler and the cache they share", async () => {
   const site = staticSite(ROOT);
-  assertEquals(Object.keys(site).sort(), ["cache", "handler", "lookup"]);
+  assertEquals(Object.keys(site).sort(), ["cache", "handler", "lookup", "negotiate", "settled"]);
   assert(site.cache !== null);
   const looked = await site.lookup(request("/style.css"));
   assert(looked instanceof Response);
@@ -698,7 +696,7 @@ Deno.test("staticSite() returns a lookup, a handler and the cache they share", a
 
 Deno.test("serveStatic() sends the not-found page as a 404 without validators, cached or not", async () => {
   const page = await fixture("404.html");
-  const etag = fileEtag(page.length, (await Deno.stat(join(ROOT, "404.html"))).mtime);
+  const etag = contentTag(page);
   for (const cache of [undefined, false] as const) {
     const handler = serveStatic(ROOT, { cache });
     // Preconditions and ranges are about the missing resource, not the page.

@@ -6,11 +6,23 @@ import {
   type FileStat,
   type FileSystem,
 } from "../../lib/static/fs.ts";
-import { fileRepresentation } from "../../lib/static/headers.ts";
+import { contentTag, FileDigests } from "../../lib/static/digest.ts";
+import { contentPolicy, describe } from "../../lib/static/policy.ts";
 import { type FileStore, MemoryFile, openFile } from "../../lib/static/store.ts";
 import { countingFileSystem, fixture, ROOT, statOf, utf8 } from "./_static.ts";
 
 const TYPE = "text/css; charset=utf-8";
+const POLICY = contentPolicy(undefined, {});
+
+/** A store over `fs` and `cache`, with digests of its own. */
+function storeOf(fs: FileSystem, cache: FileCache | null): FileStore {
+  return { fs, cache, digests: new FileDigests(fs) };
+}
+
+/** Opens `found` as `style.css`, with the default policy. */
+function open(store: FileStore, found: { path: string; stat: FileStat }) {
+  return openFile(store, found, "style.css", TYPE, POLICY);
+}
 
 async function foundAt(name: string) {
   const path = join(await Deno.realPath(ROOT), name);
@@ -45,16 +57,20 @@ class MemoryFileCounting extends MemoryFile {
   }
 }
 
-Deno.test("openFile() without a cache opens the file on disk with its 200 representation", async () => {
+Deno.test("openFile() without a cache opens the file on disk, tagged by its content", async () => {
   const fs = countingFileSystem();
   const found = await foundAt("style.css");
-  const opened = await openFile({ fs, cache: null }, found, TYPE);
+  const opened = await open(storeOf(fs, null), found);
   assert(opened !== null);
   assertEquals(opened.cached, undefined);
-  assertEquals(opened.type, TYPE);
+  assertEquals(opened.facts.type, TYPE);
   const stat = await Deno.stat(found.path);
-  const expected = fileRepresentation(stat, TYPE);
+  const tag = contentTag(await fixture("style.css"));
+  const facts = { path: found.path, name: "style.css", type: TYPE, stat, tag, codings: [] };
+  const expected = describe(POLICY, facts, "identity");
+  assertEquals(opened.representation.validators?.etag, tag);
   assertEquals(opened.representation.validators, expected.validators);
+  assertEquals(opened.representation.headers.get("cache-control"), "public, max-age=300");
   assertEquals([...opened.representation.headers], [...expected.headers]);
   assertEquals(await readAll(opened.handle), await fixture("style.css"));
   assertEquals([fs.opened, fs.closed], [1, 0], "left open for the sender");
@@ -64,16 +80,16 @@ Deno.test("openFile() without a cache opens the file on disk with its 200 repres
 Deno.test("openFile() reads a small file whole into the cache and serves it from there", async () => {
   const fs = countingFileSystem();
   const cache = new FileCache({ cacheBytes: 1000, cacheFileBytes: 100 });
-  const store: FileStore = { fs, cache };
+  const store = storeOf(fs, cache);
   const found = await foundAt("style.css");
-  const first = await openFile(store, found, TYPE);
+  const first = await open(store, found);
   assert(first?.cached !== undefined);
   assertEquals([fs.opened, fs.closed], [1, 1], "read whole and closed");
   assertEquals(first.cached.body, await fixture("style.css"));
   assert(first.handle instanceof MemoryFile);
   assert(first.representation.headers === first.cached.headers, "the cache's own fields");
   assertEquals(first.representation.validators, first.cached.validators);
-  const second = await openFile(store, found, TYPE);
+  const second = await open(store, found);
   assertEquals(fs.opened, 1, "a hit does not open the file");
   assert(second?.cached === first.cached);
   assertEquals(await readAll(second.handle), await fixture("style.css"));
@@ -82,7 +98,7 @@ Deno.test("openFile() reads a small file whole into the cache and serves it from
 Deno.test("openFile() leaves a file larger than cacheFileBytes open to be streamed", async () => {
   const fs = countingFileSystem();
   const cache = new FileCache({ cacheBytes: 1000, cacheFileBytes: 10 });
-  const opened = await openFile({ fs, cache }, await foundAt("style.css"), TYPE);
+  const opened = await open(storeOf(fs, cache), await foundAt("style.css"));
   assert(opened !== null);
   assertEquals(opened.cached, undefined);
   assertEquals(cache.size, 0);
@@ -96,7 +112,7 @@ Deno.test("openFile() streams a file that shrank while it was read, from its sta
   const stat = statOf(10);
   const fs = oneFileSystem(stat, utf8("abcd"));
   const cache = new FileCache({ cacheBytes: 1000, cacheFileBytes: 100 });
-  const opened = await openFile({ fs, cache }, { path: "/srv/a", stat }, TYPE);
+  const opened = await open(storeOf(fs, cache), { path: "/srv/a", stat });
   assert(opened !== null);
   assertEquals(opened.cached, undefined);
   assertEquals(cache.size, 0);
@@ -107,7 +123,7 @@ Deno.test("openFile() streams a file that shrank while it was read, from its sta
 Deno.test("openFile() answers null for what is no longer a regular file, and closes it", async () => {
   const stat = statOf(0, 0, { isFile: false, isDirectory: true });
   const fs = oneFileSystem(stat, new Uint8Array());
-  const opened = await openFile({ fs, cache: null }, { path: "/srv/a", stat: statOf(1) }, TYPE);
+  const opened = await open(storeOf(fs, null), { path: "/srv/a", stat: statOf(1) });
   assertEquals(opened, null);
   assertEquals(fs.closed, 1);
 });
@@ -127,7 +143,7 @@ Deno.test("openFile() closes the file when reading it fails, and throws the erro
   };
   const cache = new FileCache({ cacheBytes: 1000, cacheFileBytes: 100 });
   const error = await assertRejects(() =>
-    openFile({ fs, cache }, { path: "/srv/a", stat: statOf(5) }, TYPE)
+    open(storeOf(fs, cache), { path: "/srv/a", stat: statOf(5) })
   );
   assert(error === fault);
   assertEquals(closed, 1);

@@ -1,0 +1,197 @@
+/**
+ * A file's encoded representations: where the bytes for a coding come from.
+ *
+ * - A **precompressed sidecar** next to the file (`app.js.br`, `.zst`,
+ *   `.gz`) that is a regular file inside the root and not older than the
+ *   file is sent as it is.
+ * - Otherwise a **cached** file is compressed once per version and coding at
+ *   the highest level worth it, and the bytes are kept in the cache (counted
+ *   in its budget), so later requests cost what an identity one does.
+ * - Otherwise (a file too large for the cache) it is **compressed while it is
+ *   streamed**, at a moderate level, with memory bounded by the compressor's
+ *   window; the length is not known in advance, so it is sent chunked.
+ *
+ * Each representation's entity tag is the file's content tag marked with the
+ * coding (`policy.ts`), whichever way its bytes were made: a sidecar stands
+ * for the same content as the file beside it.
+ *
+ * @module
+ */
+
+import { compressBytes, compressionStream } from "../encoding/compress.ts";
+import type { Coding } from "../encoding/negotiate.ts";
+import type { Validators } from "./conditional.ts";
+import type { CachedFile, CachedRepresentation, FileCache } from "./cache.ts";
+import type { FileHandle } from "./fs.ts";
+import type { Representation } from "./headers.ts";
+import { type ContentPolicy, describe, type FileFacts } from "./policy.ts";
+import type { DocumentRoot, Found } from "./root.ts";
+import { READ_CHUNK_BYTES } from "./send.ts";
+import { MemoryFile, type OpenedFile, readWhole } from "./store.ts";
+
+/** The file name suffix of each coding's sidecar. */
+export const SIDECAR_SUFFIX: Readonly<Record<Coding, string>> = Object.freeze({
+  br: ".br",
+  zstd: ".zst",
+  gzip: ".gz",
+});
+
+/** How an encoded representation is sent. */
+export type Encoded =
+  /** Bytes of known length: a sidecar, or a cached representation (as a file). */
+  | { readonly kind: "file"; readonly handle: FileHandle; readonly representation: Representation }
+  /** The file compressed while read, of unknown length. */
+  | {
+    readonly kind: "stream";
+    readonly body: ReadableStream<Uint8Array>;
+    readonly headers: Headers;
+    readonly validators: Validators;
+  };
+
+/** What making encoded representations needs. */
+export interface EncodingContext {
+  /** The root, which sidecars must lie inside. */
+  readonly root: DocumentRoot;
+  /** Codings and `Cache-Control`. */
+  readonly policy: ContentPolicy;
+  /** The cache, which keeps what is compressed for cached files. */
+  readonly cache: FileCache | null;
+  /** Opens sidecars. */
+  readonly open: (path: string) => Promise<FileHandle>;
+}
+
+/**
+ * Makes and remembers encoded representations. A representation being
+ * made for a cached file is shared by the requests that ask meanwhile.
+ */
+export class Encoder {
+  readonly #context: EncodingContext;
+  #making = new WeakMap<CachedFile, Map<Coding, Promise<CachedRepresentation>>>();
+
+  /** @param context The root, the policy, the cache and how to open sidecars. */
+  constructor(context: EncodingContext) {
+    this.#context = context;
+  }
+
+  /**
+   * The representation of an opened file in `coding`. The opened file's
+   * handle is closed unless it is the one the result streams from.
+   *
+   * @param opened The file in identity.
+   * @param coding The coding asked for (one of `opened.facts.codings`).
+   * @returns How to send it.
+   */
+  async encode(opened: OpenedFile, coding: Coding): Promise<Encoded> {
+    if (opened.cached !== undefined) {
+      opened.handle.close();
+      const encoded = await this.#cached(opened.cached, opened.facts, coding);
+      const representation = {
+        status: 200,
+        size: encoded.body.length,
+        headers: encoded.headers,
+        validators: encoded.validators,
+      };
+      return {
+        kind: "file",
+        handle: new MemoryFile(encoded.body, opened.facts.stat),
+        representation,
+      };
+    }
+    const sidecar = await this.#sidecar(opened.facts, coding);
+    const { headers, validators } = describe(this.#context.policy, opened.facts, coding);
+    if (sidecar !== null) {
+      const handle = await this.#context.open(sidecar.path);
+      opened.handle.close();
+      const representation = { status: 200, size: sidecar.stat.size, headers, validators };
+      return { kind: "file", handle, representation };
+    }
+    const body = fileStream(opened.handle, opened.facts.stat.size)
+      .pipeThrough(compressionStream(coding, "moderate"));
+    return { kind: "stream", body, headers, validators };
+  }
+
+  #cached(file: CachedFile, facts: FileFacts, coding: Coding): Promise<CachedRepresentation> {
+    const ready = file.encoded.get(coding);
+    if (ready !== undefined) return Promise.resolve(ready);
+    let making = this.#making.get(file);
+    if (making === undefined) {
+      making = new Map();
+      this.#making.set(file, making);
+    }
+    let pending = making.get(coding);
+    if (pending === undefined) {
+      pending = this.#make(file, facts, coding).finally(() => making.delete(coding));
+      making.set(coding, pending);
+    }
+    return pending;
+  }
+
+  async #make(file: CachedFile, facts: FileFacts, coding: Coding): Promise<CachedRepresentation> {
+    const sidecar = await this.#sidecar(facts, coding);
+    const body = (sidecar !== null ? await this.#readSidecar(sidecar) : null) ??
+      await compressBytes(coding, file.body, "high");
+    const representation = { coding, body, ...describe(this.#context.policy, facts, coding) };
+    this.#context.cache?.addEncoded(file, representation);
+    return representation;
+  }
+
+  /** The coding's sidecar of the file, if it is a regular file in the root and not older. */
+  async #sidecar(facts: FileFacts, coding: Coding): Promise<Found | null> {
+    const path = facts.path + SIDECAR_SUFFIX[coding];
+    let found: Found | null;
+    try {
+      found = await this.#context.root.find(path);
+    } catch {
+      return null; // An unreadable sidecar is no sidecar: the file is compressed instead.
+    }
+    if (found === null || !found.stat.isFile) return null;
+    const fileTime = facts.stat.mtime?.getTime() ?? 0;
+    const sidecarTime = found.stat.mtime?.getTime() ?? -1;
+    return sidecarTime >= fileTime ? found : null;
+  }
+
+  /** A small sidecar's bytes for the cache; null when it is too large or unreadable. */
+  async #readSidecar(sidecar: Found): Promise<Uint8Array | null> {
+    if (this.#context.cache?.accepts(sidecar.stat.size) !== true) return null;
+    let handle: FileHandle | undefined;
+    try {
+      handle = await this.#context.open(sidecar.path);
+      return await readWhole(handle, sidecar.stat.size);
+    } catch {
+      return null;
+    } finally {
+      handle?.close();
+    }
+  }
+}
+
+/**
+ * An open file's `size` bytes as a stream, read as the consumer pulls; the
+ * file closes at the end. A file that ends sooner (truncated while read) is
+ * an error, so the response is cut off rather than completed short.
+ */
+function fileStream(handle: FileHandle, size: number): ReadableStream<Uint8Array> {
+  let left = size;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        if (left === 0) {
+          handle.close();
+          controller.close();
+          return;
+        }
+        const chunk = new Uint8Array(Math.min(READ_CHUNK_BYTES, left));
+        const n = await handle.read(chunk);
+        if (n === null) throw new Error("File ended before its expected size");
+        left -= n;
+        controller.enqueue(chunk.subarray(0, n));
+      } catch (error) {
+        handle.close();
+        controller.error(error);
+      }
+    },
+    cancel() {
+      handle.close();
+    },
+  }, { highWaterMark: 0 });
+}
