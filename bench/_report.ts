@@ -7,12 +7,14 @@
  */
 
 import {
+  HASH_SAMPLES,
   HELD_CONNECTIONS,
   isLoadKey,
   LOAD_SCENARIOS,
   type LoadKey,
   PORTICO,
   type ScenarioKey,
+  SERVER_KEYS,
   SERVER_LABELS,
   type ServerKey,
   STARTUP_SAMPLES,
@@ -33,7 +35,34 @@ export interface RunRecord {
   readonly round: number;
   /** wrk's totals, or null when the run failed. */
   readonly summary: WrkSummary | null;
+  /** CPU time of the server's process tree over the run, ms; null when not read. */
+  readonly cpuMs: number | null;
   /** Why it failed, or null. */
+  readonly error: string | null;
+}
+
+/** The content coding a server answered a compressed scenario's request with, before its runs. */
+export interface EncodingRecord {
+  readonly scenario: LoadKey;
+  readonly server: ServerKey;
+  /** `Content-Encoding`, or "identity" when there was none. */
+  readonly coding: string;
+}
+
+/** One timing of the hashing measurements. */
+export interface HashTiming {
+  /** What was timed, as the report's row says it. */
+  readonly name: string;
+  /** Bytes it hashed, for MB/s; null when throughput means nothing (a response's head). */
+  readonly bytes: number | null;
+  /** Milliseconds, one per sample. */
+  readonly samplesMs: number[];
+}
+
+/** Content hashing: portico's own code timed in the benchmark's process, no wrk. */
+export interface HashRecord {
+  readonly timings: readonly HashTiming[];
+  /** Why it stopped early, or null. */
   readonly error: string | null;
 }
 
@@ -88,6 +117,10 @@ export interface BenchResults {
   readonly runs: readonly RunRecord[];
   readonly memory: readonly MemoryRecord[];
   readonly startup: readonly StartupRecord[];
+  /** The coding of each server in each compressed scenario. */
+  readonly encodings: readonly EncodingRecord[];
+  /** Content hashing; null when not selected. */
+  readonly hashing: HashRecord | null;
   /** Remarks made during the run. */
   readonly notes: readonly string[];
 }
@@ -153,6 +186,10 @@ interface Medians {
   readonly value: number | null;
   readonly p99Ms: number | null;
   readonly errors: number | null;
+  /** Bytes read per response, heads included. */
+  readonly bytesPerResponse: number | null;
+  /** The server's CPU time per response, µs. */
+  readonly cpuUsPerResponse: number | null;
 }
 
 /**
@@ -161,7 +198,8 @@ interface Medians {
  * @param runs Every run of the benchmark.
  * @param key The scenario.
  * @param server The server.
- * @returns Headline number, p99 in ms and errors per round (each null when no round succeeded).
+ * @returns Headline number, p99 in ms, errors, bytes and CPU µs per response, per round (each
+ *   null when no round succeeded).
  */
 export function medians(
   runs: readonly RunRecord[],
@@ -172,10 +210,15 @@ export function medians(
   if (mine.length === 0) return null;
   const ok = mine.flatMap((run) => run.summary ?? []);
   const per = (get: (summary: WrkSummary) => number) => median(ok.map(get));
+  const cpu = mine.flatMap(({ summary, cpuMs }) =>
+    summary === null || cpuMs === null ? [] : [cpuMs * 1000 / summary.requests]
+  );
   return {
     value: per(LOAD_SCENARIOS[key].metric === "rps" ? requestsPerSecond : gigabytesPerSecond),
     p99Ms: per((summary) => summary.p99Us / 1000),
     errors: per((summary) => totalErrors(summary.errors)),
+    bytesPerResponse: per((summary) => summary.bytes / summary.requests),
+    cpuUsPerResponse: median(cpu),
   };
 }
 
@@ -358,8 +401,15 @@ export function notes(results: BenchResults): string[] {
   for (const { server, error } of results.startup) {
     if (error !== null) out.push(`${name(server)}, start-up: ${error}.`);
   }
+  const hashError = results.hashing?.error ?? null;
+  if (hashError !== null) out.push(`Hashing: ${hashError}.`);
   return [...out, ...results.notes];
 }
+
+/** What a compressed scenario's legend adds. */
+const COMPRESSED_EXTRAS = ", and per response the bytes read (head included) and the server's " +
+  "CPU time (user plus system of its process tree over the run, from `/proc/PID/stat`, " +
+  "÷ responses; the kernel counts it in 10 ms ticks)";
 
 /** One line per selected scenario saying what it runs. */
 function legend(results: BenchResults): string[] {
@@ -373,20 +423,104 @@ function legend(results: BenchResults): string[] {
       return `- Start-up: portico only, from spawn to the first 200, median of ${STARTUP_SAMPLES} ` +
         "starts after an untimed one.";
     }
+    if (key === "hash") {
+      return "- Hashing: portico's content tags (`lib/static/digest.ts`) of the working tree, " +
+        "timed in the benchmark's own process, no wrk, the files in the page cache: " +
+        "`contentTag()` of bytes in memory, `FileDigests` (`inlineBytes: 0`) reading a file " +
+        "in 256 KiB chunks (`tagFor()` then `settled()`), and `serve()` with the default " +
+        "`hashInlineBytes` (1 MiB): time to the response head of GETs (`fetch`), and until a " +
+        "HEAD carries the content tag instead of the provisional one; a fresh server per " +
+        `sample, median of ${HASH_SAMPLES}. MB/s is 10⁶ bytes per second.`;
+    }
     const s = LOAD_SCENARIOS[key];
     const header = s.header === "close"
       ? " with `Connection: close`"
       : s.header === "validator"
       ? " with `If-None-Match: <the server's ETag>` (answered 304)"
       : "";
+    const only = s.servers.filter((server) => results.servers.includes(server)).join(", ");
     const who = s.workers > 1
-      ? ` (only ${s.servers.filter((server) => results.servers.includes(server)).join(", ")}, ` +
-        `each with ${s.workers} workers)`
+      ? ` (only ${only}, each with ${s.workers} workers)`
+      : s.servers.length < SERVER_KEYS.length
+      ? ` (only ${only})`
       : "";
-    return `- ${s.label}: \`wrk -t${s.threads} -c${s.connections}\` GET ${s.path}${header}${who}; ` +
+    const accept = s.acceptEncoding === null ? "" : ` with \`Accept-Encoding: ${s.acceptEncoding}\``;
+    return `- ${s.label}: \`wrk -t${s.threads} -c${s.connections}\` GET ${s.path}${header}` +
+      `${accept}${who}; ` +
       (s.metric === "rps" ? "requests/s" : "GB/s (10⁹ bytes read per second)") +
-      (s.p99 ? ", p99 latency and errors per round" : "") + ".";
+      (s.p99 ? ", p99 latency and errors per round" : "") +
+      (s.acceptEncoding === null ? "" : COMPRESSED_EXTRAS) + ".";
   });
+}
+
+/** Keys of the selected compressed scenarios, in table order. */
+function compressedKeys(results: BenchResults): LoadKey[] {
+  return results.scenarios.filter(isLoadKey).filter((key) =>
+    LOAD_SCENARIOS[key].acceptEncoding !== null
+  );
+}
+
+/**
+ * The compressed scenarios' table: per server the coding it answered with,
+ * bytes and CPU µs per response; then the ratios of each portico against
+ * each peer. Empty when no compressed scenario was selected.
+ */
+function compressionTable(results: BenchResults): string[] {
+  const keys = compressedKeys(results);
+  const servers = results.servers.filter((server) =>
+    keys.some((key) => LOAD_SCENARIOS[key].servers.includes(server))
+  );
+  if (keys.length === 0 || servers.length === 0) return [];
+  const of = (key: LoadKey, server: ServerKey) => medians(results.runs, key, server);
+  const coding = (key: LoadKey, server: ServerKey) =>
+    results.encodings.find((e) => e.scenario === key && e.server === server)?.coding ?? "—";
+  const number = (value: number | null | undefined) =>
+    value === null || value === undefined ? "—" : significant(value);
+  const header = ["Server", ...keys.flatMap((key) => {
+    const { label } = LOAD_SCENARIOS[key];
+    return [`${label} coding`, `${label} B/resp`, `${label} CPU µs/resp`];
+  })];
+  const rows = servers.map((server) => [
+    serverLabel(server, results.base),
+    ...keys.flatMap((key) => [
+      coding(key, server),
+      number(of(key, server)?.bytesPerResponse),
+      number(of(key, server)?.cpuUsPerResponse),
+    ]),
+  ]);
+  const pairs = ratioPairs(servers).map(([a, b]) => [
+    `${a} ÷ ${PORTICO.includes(b) ? b : serverLabel(b, results.base)}`,
+    ...keys.flatMap((key) => [
+      "",
+      ratio(of(key, a)?.bytesPerResponse ?? null, of(key, b)?.bytesPerResponse ?? null),
+      ratio(of(key, a)?.cpuUsPerResponse ?? null, of(key, b)?.cpuUsPerResponse ?? null),
+    ]),
+  ]);
+  return [
+    "## Compressed responses",
+    "",
+    "Bytes read per response (head included) and the server's CPU time per response, medians " +
+    "over the rounds; in the ratio rows lower is better.",
+    "",
+    table(header, [...rows, ...pairs]),
+    "",
+  ];
+}
+
+/** The hashing table: median ms and MB/s of each timing. Empty when not selected. */
+function hashingTable(results: BenchResults): string[] {
+  const hashing = results.hashing;
+  if (hashing === null) return [];
+  const rows = hashing.timings.map(({ name, bytes, samplesMs }) => {
+    const ms = median(samplesMs);
+    const rate = ms === null || bytes === null || ms === 0 ? "—" : significant(bytes / ms / 1e3);
+    return [name, ms === null ? "failed" : significant(ms), rate];
+  });
+  return [
+    "## Hashing",
+    "",
+    ...(rows.length === 0 ? [] : [table(["Timing", "ms", "MB/s"], rows), ""]),
+  ];
 }
 
 /**
@@ -440,6 +574,8 @@ export function formatReport(results: BenchResults): string {
       ratios,
       "",
     ]),
+    ...compressionTable(results),
+    ...hashingTable(results),
     "## Scenarios",
     "",
     ...legend(results),

@@ -1,6 +1,7 @@
 /**
  * What the benchmark compares: the servers, the wrk load scenarios, and the
- * two measurements that are not wrk runs (resident memory and start-up time).
+ * measurements that are not wrk runs (resident memory, start-up time and
+ * content hashing).
  *
  * @module
  */
@@ -39,6 +40,11 @@ export interface LoadScenario {
   readonly p99: boolean;
   /** An extra request header: `Connection: close`, or the server's own validator (a 304). */
   readonly header: "none" | "close" | "validator";
+  /**
+   * The `Accept-Encoding` sent, or null for none. A scenario with one is a
+   * compressed scenario: bytes and server CPU time per response are reported too.
+   */
+  readonly acceptEncoding: string | null;
   /** Worker processes or threads of the server (portico `--workers`, nginx `worker_processes`). */
   readonly workers: number;
   /** The servers it compares. */
@@ -51,7 +57,14 @@ function load(
   metric: LoadScenario["metric"],
   more: Partial<LoadScenario> = {},
 ): LoadScenario {
-  const base = { threads: 1, connections: 50, p99: false, header: "none", workers: 1 } as const;
+  const base = {
+    threads: 1,
+    connections: 50,
+    p99: false,
+    header: "none",
+    acceptEncoding: null,
+    workers: 1,
+  } as const;
   return { label, path, metric, ...base, servers: SERVER_KEYS, ...more };
 }
 
@@ -59,8 +72,10 @@ function load(
 export const LOAD_KEYS = [
   "12b",
   "4k",
+  "4k-gzip",
   "64k",
   "1m",
+  "1m-js-gzip",
   "100m",
   "304",
   "1000conn",
@@ -71,12 +86,28 @@ export const LOAD_KEYS = [
 /** One of the wrk scenarios. */
 export type LoadKey = typeof LOAD_KEYS[number];
 
+/** What the compressed scenarios accept, as a browser would (gzip first, to show it is not a preference). */
+export const ACCEPT_COMPRESSED = "gzip, br";
+
+/** The servers that compress: python's http.server and the Deno.serve peer do not. */
+const COMPRESSING: readonly ServerKey[] = ["ours", "base", "nginx"];
+
 /** The wrk scenarios. */
 export const LOAD_SCENARIOS: Readonly<Record<LoadKey, LoadScenario>> = {
   "12b": load("12 B", "/12b", "rps"),
   "4k": load("4 KiB", "/4k.html", "rps"),
+  "4k-gzip": load("4 KiB compressed", "/4k.html", "rps", {
+    acceptEncoding: ACCEPT_COMPRESSED,
+    servers: COMPRESSING,
+  }),
   "64k": load("64 KiB", "/64k.bin", "rps"),
   "1m": load("1 MiB", "/1m.bin", "gbps"),
+  // Each response compresses 1 MiB afresh: a few connections keep the server busy.
+  "1m-js-gzip": load("1 MiB JS compressed", "/1m.js", "rps", {
+    connections: 8,
+    acceptEncoding: ACCEPT_COMPRESSED,
+    servers: COMPRESSING,
+  }),
   "100m": load("100 MiB", "/100m.bin", "gbps", { connections: 4 }),
   "304": load("304", "/4k.html", "rps", { header: "validator" }),
   "1000conn": load("1,000 conn", "/4k.html", "rps", { connections: 1000, p99: true }),
@@ -89,8 +120,11 @@ export const LOAD_SCENARIOS: Readonly<Record<LoadKey, LoadScenario>> = {
   }),
 };
 
-/** Everything `--scenarios` can select, in table order: the wrk scenarios, memory, start-up. */
-export const SCENARIO_KEYS = [...LOAD_KEYS, "rss", "startup"] as const;
+/**
+ * Everything `--scenarios` can select, in table order: the wrk scenarios,
+ * memory, start-up, and content hashing (portico's code in-process, no wrk).
+ */
+export const SCENARIO_KEYS = [...LOAD_KEYS, "rss", "startup", "hash"] as const;
 
 /** One of {@linkcode SCENARIO_KEYS}. */
 export type ScenarioKey = typeof SCENARIO_KEYS[number];
@@ -99,7 +133,7 @@ export type ScenarioKey = typeof SCENARIO_KEYS[number];
  * Whether a selectable name is a wrk scenario.
  *
  * @param key A name from {@linkcode SCENARIO_KEYS}.
- * @returns True for the wrk scenarios, false for memory and start-up.
+ * @returns True for the wrk scenarios, false for memory, start-up and hashing.
  *
  * @example
  * ```ts
@@ -116,3 +150,9 @@ export const HELD_CONNECTIONS = 1000;
 
 /** Timed start-ups of each portico server. */
 export const STARTUP_SAMPLES = 5;
+
+/** Samples of each hashing timing. */
+export const HASH_SAMPLES = 3;
+
+/** The size of the file the hashing measurements hash (the 100 MiB file of the corpus). */
+export const HASH_FILE_BYTES = 100 * 1024 * 1024;

@@ -138,9 +138,47 @@ export function porticoLaunch(deno: string, plan: Plan): Launch {
 const TEMP_PATH_MODULES = ["proxy", "fastcgi", "uwsgi", "scgi"] as const;
 
 /**
+ * The types nginx compresses besides text/html (always compressed when gzip
+ * is on): the compressible ones of its usual `mime.types` that a site serves.
+ */
+const NGINX_GZIP_TYPES = [
+  "text/css",
+  "application/javascript",
+  "text/javascript",
+  "application/json",
+  "image/svg+xml",
+] as const;
+
+/**
+ * nginx's compression directives for a build: gzip at its default level (1)
+ * for responses to requests that accept it, with `Vary`, and precompressed
+ * `.gz` sidecars when the build has gzip_static. A request without
+ * `Accept-Encoding` is answered exactly as with gzip off.
+ *
+ * @param build `nginx -V` output.
+ * @returns The directives, one per line; none when nginx is built without gzip.
+ *
+ * @example
+ * ```ts
+ * nginxGzip("--with-http_gzip_static_module").includes("gzip_static on;"); // true
+ * nginxGzip("").includes("gzip_static on;"); // false
+ * ```
+ */
+export function nginxGzip(build: string): string[] {
+  if (build.includes("--without-http_gzip_module")) return [];
+  return [
+    "gzip on;",
+    ...(build.includes("--with-http_gzip_static_module") ? ["gzip_static on;"] : []),
+    `gzip_types ${NGINX_GZIP_TYPES.join(" ")};`,
+    "gzip_vary on;",
+  ];
+}
+
+/**
  * nginx's configuration: a foreground master, a fixed number of workers,
  * every path (pid, logs, temp files) inside the prefix so it runs as any
- * user, no access log, `sendfile`, and the corpus on the loopback port.
+ * user, no access log, `sendfile`, gzip ({@linkcode nginxGzip}), and the
+ * corpus on the loopback port.
  *
  * @param plan Port, workers, document root and prefix.
  * @param build `nginx -V` output: modules built without are left out (their directives are unknown).
@@ -167,8 +205,9 @@ http {
   sendfile on;
   tcp_nopush on;
   keepalive_requests 1000000;
-  types { text/html html; }
+  types { text/html html; application/javascript js; }
   default_type application/octet-stream;
+  ${nginxGzip(build).join("\n  ")}
   client_body_temp_path "${plan.prefix}/client_body";
   ${temps.join("\n  ")}
   server {
@@ -353,6 +392,42 @@ export function treeRssKiB(pid: number): number {
   const own = rss(pid);
   if (Number.isNaN(own)) throw new Error(`no resident memory readable for process ${pid}`);
   return descendants(pid).map(rss).filter((kib) => !Number.isNaN(kib)).reduce((a, b) => a + b, own);
+}
+
+/**
+ * Clock ticks per second of `/proc/PID/stat`'s times (`getconf CLK_TCK`).
+ *
+ * @returns The ticks; 100 (Linux's value) when getconf cannot tell.
+ */
+export async function clockTicksPerSecond(): Promise<number> {
+  const { code, stdout } = await capture("getconf", ["CLK_TCK"]);
+  const ticks = Number(stdout.trim());
+  return code === 0 && Number.isInteger(ticks) && ticks > 0 ? ticks : 100;
+}
+
+/**
+ * CPU time (user plus system, fields 14 and 15 of `/proc/PID/stat`) a
+ * process and its descendants have used so far: nginx's master and workers;
+ * a Deno process's workers are threads, already in its own. Descendants that
+ * have exited are not counted.
+ *
+ * @param pid The root process.
+ * @param ticksPerSecond From {@linkcode clockTicksPerSecond}.
+ * @returns Milliseconds, at the clock tick's resolution (10 ms at 100 ticks a second).
+ * @throws {Error} When the process has no times to read (it has exited).
+ */
+export function treeCpuMs(pid: number, ticksPerSecond: number): number {
+  const ticks = (id: number) => {
+    const stat = readOrNull(`/proc/${id}/stat`);
+    if (stat === null) return NaN;
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return Number(fields[11]) + Number(fields[12]);
+  };
+  const own = ticks(pid);
+  if (Number.isNaN(own)) throw new Error(`no CPU times readable for process ${pid}`);
+  const all = descendants(pid).map(ticks).filter((n) => !Number.isNaN(n))
+    .reduce((a, b) => a + b, own);
+  return all * 1000 / ticksPerSecond;
 }
 
 /**

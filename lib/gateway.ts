@@ -8,6 +8,7 @@
  */
 
 import { type Content, DEFAULT_CONTENT } from "./config.ts";
+import { compressAppResponse } from "./encoding/response.ts";
 import type { Handler } from "./handler.ts";
 import type { Shortcut } from "./http/connection.ts";
 import { preparedShortcut } from "./prepared.ts";
@@ -87,12 +88,32 @@ export function site(
   options: StaticOptions,
   content: Readonly<Content> = DEFAULT_CONTENT,
 ): Site {
+  const compressed = app === null ? null : compressing(app, content);
   if (root === null) {
-    if (app === null) throw new TypeError("serve() needs a handler, a root, or both");
-    return { handler: app, shortcut: null };
+    if (compressed === null) throw new TypeError("serve() needs a handler, a root, or both");
+    return { handler: compressed, shortcut: null };
   }
   const files = staticSite(root, { ...contentOptions(content), ...options });
-  const handler = app === null ? files.handler : gateway(files.lookup, app);
+  const handler = compressed === null ? files.handler : gateway(files.lookup, compressed);
   const shortcut = files.cache === null ? null : preparedShortcut(files.cache, files.negotiate);
   return { handler, shortcut };
+}
+
+/**
+ * An application whose responses are compressed as the content options say
+ * (see `compressAppResponse`); the application itself when compression is off.
+ *
+ * @param app The application.
+ * @param content The codings offered and the smallest body compressed.
+ * @returns The handler.
+ *
+ * @example
+ * ```ts
+ * const handler = compressing(() => Response.json({ ok: true }), DEFAULT_CONTENT);
+ * ```
+ */
+export function compressing(app: Handler, content: Readonly<Content>): Handler {
+  const options = { codings: content.compress, minBytes: content.compressMinBytes };
+  if (options.codings.length === 0) return app;
+  return async (request, info) => compressAppResponse(request, await app(request, info), options);
 }

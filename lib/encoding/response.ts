@@ -170,3 +170,88 @@ function _varyWithAcceptEncoding(vary: string | null): string {
   }
   return `${vary}, Accept-Encoding`;
 }
+
+/**
+ * {@linkcode compressResponse} for a response whose length may not be
+ * declared: a body that is complete at once (a string or bytes given to
+ * `new Response`) is measured first, so a small one is sent as it is, as
+ * `Deno.serve` does for bodies it knows are small. A body still being
+ * produced (a stream, server-sent events) is compressed whatever its size,
+ * without waiting for more than one turn of the event loop.
+ *
+ * @param request The request: its method and its `Accept-Encoding`.
+ * @param response What the application answered.
+ * @param options The offered codings and the size threshold.
+ * @returns The response to send.
+ *
+ * @example
+ * ```ts
+ * const request = new Request("http://localhost/", { headers: { "accept-encoding": "gzip" } });
+ * const small = new Response("ok", { headers: { "content-type": "text/plain" } });
+ * const sent = await compressAppResponse(request, small, { codings: ["gzip"], minBytes: 1024 });
+ * sent.headers.get("content-encoding"); // null: two bytes are not worth it
+ * ```
+ */
+export async function compressAppResponse(
+  request: Pick<Request, "method" | "headers">,
+  response: Response,
+  options: ResponseCompression,
+): Promise<Response> {
+  if (
+    options.codings.length === 0 || !request.headers.has("accept-encoding") ||
+    response.headers.has("content-length") || !_worthCompressing(response, options.minBytes)
+  ) {
+    return compressResponse(request, response, options);
+  }
+  return compressResponse(request, await _measured(response), options);
+}
+
+/**
+ * `response` with a `Content-Length` when its body is complete within one
+ * turn of the event loop; otherwise with the same bytes still streaming.
+ */
+async function _measured(response: Response): Promise<Response> {
+  const reader = response.body!.getReader();
+  const first = await reader.read();
+  const headers = new Headers(response.headers);
+  const init = { status: response.status, statusText: response.statusText, headers };
+  if (first.done) {
+    headers.set("content-length", "0");
+    return new Response(null, init);
+  }
+  const second = reader.read();
+  const settled = await Promise.race([second.catch(() => undefined), _nextTask()]);
+  if (settled !== undefined && settled.done) {
+    headers.set("content-length", String(first.value.length));
+    return new Response(first.value, init);
+  }
+  return new Response(_rest(first.value, second, reader), init);
+}
+
+/** The body again: its first chunk, the read already started, then the rest. */
+function _rest(
+  first: Uint8Array,
+  second: Promise<ReadableStreamReadResult<Uint8Array>>,
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+): ReadableStream<Uint8Array> {
+  let pending: Promise<ReadableStreamReadResult<Uint8Array>> | null = second;
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(first);
+    },
+    async pull(controller) {
+      const next = await (pending ?? reader.read());
+      pending = null;
+      if (next.done) controller.close();
+      else controller.enqueue(next.value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+}
+
+/** Resolves with `undefined` after the current macrotask. */
+function _nextTask(): Promise<undefined> {
+  return new Promise((resolve) => setTimeout(() => resolve(undefined), 0));
+}

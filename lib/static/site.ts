@@ -12,7 +12,6 @@
 
 import { join } from "../deps.ts";
 import { errorResponse } from "../http/error_page.ts";
-import { silentLogger } from "../log.ts";
 import type { ContentCoding } from "../encoding/negotiate.ts";
 import type { FileCache } from "./cache.ts";
 import { isNotFound } from "./fs.ts";
