@@ -39,8 +39,14 @@ function headEnd(bytes: Uint8Array): number {
   return -1;
 }
 
-/** Reads one response to a GET: the head, then Content-Length body bytes (none for a 304). */
-async function readReply(conn: Deno.TcpConn): Promise<Omit<Reply, "conn"> & { keep: boolean }> {
+/**
+ * Reads one response to a GET: the head, then Content-Length body bytes
+ * (none for a 304, nor when `withBody` is false: a HEAD, or only the head wanted).
+ */
+async function readReply(
+  conn: Deno.TcpConn,
+  withBody = true,
+): Promise<Omit<Reply, "conn"> & { keep: boolean }> {
   const chunk = new Uint8Array(64 * 1024);
   let received = new Uint8Array(0);
   let end: number;
@@ -62,7 +68,7 @@ async function readReply(conn: Deno.TcpConn): Promise<Omit<Reply, "conn"> & { ke
     const colon = line.indexOf(":");
     if (colon > 0) headers.append(line.slice(0, colon).trim(), line.slice(colon + 1).trim());
   }
-  const length = status === 304 ? 0 : Number(headers.get("content-length") ?? 0);
+  const length = status === 304 || !withBody ? 0 : Number(headers.get("content-length") ?? 0);
   for (let body = received.length - end - 4; body < length;) {
     const n = await conn.read(chunk);
     if (n === null) throw new Error("connection closed in the middle of a body");
@@ -73,6 +79,38 @@ async function readReply(conn: Deno.TcpConn): Promise<Omit<Reply, "conn"> & { ke
   const keep = !connection.includes("close") &&
     (statusLine.startsWith("HTTP/1.1") || connection.includes("keep-alive"));
   return { status, headers, keep };
+}
+
+/**
+ * Sends one request on a new connection and reads its response, all within
+ * `timeoutMs` (the timer closes the socket, which ends a pending read).
+ */
+async function exchange(
+  port: number,
+  head: readonly string[],
+  withBody: boolean,
+  keep: boolean,
+  timeoutMs: number,
+): Promise<Reply> {
+  const conn = await Deno.connect({ hostname: HOST, port, signal: AbortSignal.timeout(timeoutMs) });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    closeAll([conn]);
+  }, timeoutMs);
+  let kept = false;
+  try {
+    const bytes = new TextEncoder().encode([...head, "", ""].join("\r\n"));
+    for (let done = 0; done < bytes.length;) done += await conn.write(bytes.subarray(done));
+    const reply = await readReply(conn, withBody);
+    kept = keep && reply.keep;
+    return { status: reply.status, headers: reply.headers, conn: kept ? conn : null };
+  } catch (error) {
+    throw timedOut ? new Error(`no response within ${timeoutMs} ms`) : error;
+  } finally {
+    clearTimeout(timer);
+    if (!kept) closeAll([conn]);
+  }
 }
 
 /**
@@ -87,33 +125,38 @@ async function readReply(conn: Deno.TcpConn): Promise<Omit<Reply, "conn"> & { ke
  * @returns The response head, and the open connection when kept.
  * @throws {Error} When there is no complete response in time.
  */
-export async function get(
+export function get(
   port: number,
   path: string,
   headers: readonly string[] = [],
   keep = false,
   timeoutMs = 2_000,
 ): Promise<Reply> {
-  const conn = await Deno.connect({ hostname: HOST, port, signal: AbortSignal.timeout(timeoutMs) });
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    closeAll([conn]);
-  }, timeoutMs);
-  let kept = false;
-  try {
-    const request = [`GET ${path} HTTP/1.1`, `Host: ${HOST}:${port}`, ...headers, "", ""];
-    const bytes = new TextEncoder().encode(request.join("\r\n"));
-    for (let done = 0; done < bytes.length;) done += await conn.write(bytes.subarray(done));
-    const reply = await readReply(conn);
-    kept = keep && reply.keep;
-    return { status: reply.status, headers: reply.headers, conn: kept ? conn : null };
-  } catch (error) {
-    throw timedOut ? new Error(`no response within ${timeoutMs} ms`) : error;
-  } finally {
-    clearTimeout(timer);
-    if (!kept) closeAll([conn]);
-  }
+  const head = [`GET ${path} HTTP/1.1`, `Host: ${HOST}:${port}`, ...headers];
+  return exchange(port, head, true, keep, timeoutMs);
+}
+
+/**
+ * Sends one request on a new connection, reads only the response head and
+ * closes the connection (a body still coming is discarded): for timing how
+ * long a server takes to start its answer.
+ *
+ * @param port The server's port on 127.0.0.1.
+ * @param path The URL path.
+ * @param method GET or HEAD.
+ * @param timeoutMs Limit for connecting, sending and receiving.
+ * @returns The status and header fields.
+ * @throws {Error} When there is no complete response head in time.
+ */
+export async function fetchHead(
+  port: number,
+  path: string,
+  method: "GET" | "HEAD" = "GET",
+  timeoutMs = 10_000,
+): Promise<Omit<Reply, "conn">> {
+  const head = [`${method} ${path} HTTP/1.1`, `Host: ${HOST}:${port}`];
+  const { status, headers } = await exchange(port, head, false, false, timeoutMs);
+  return { status, headers };
 }
 
 /**

@@ -153,6 +153,3 @@ export const STARTUP_SAMPLES = 5;
 
 /** Samples of each hashing timing. */
 export const HASH_SAMPLES = 3;
-
-/** The size of the file the hashing measurements hash (the 100 MiB file of the corpus). */
-export const HASH_FILE_BYTES = 100 * 1024 * 1024;

@@ -221,3 +221,35 @@ Deno.test("staticSite() with a cache of 0 bytes has no cache for a shortcut", ()
   assertEquals(staticSite(".", { cache: { cacheBytes: 0 } }).cache, null);
   assertEquals(staticSite(".", { cache: false }).cache, null);
 });
+
+Deno.test("preparedShortcut() answers each coding exactly as the static handler does, once it is made", async () => {
+  const css = "body { color: #333; margin: 0 auto; }\n".repeat(100);
+  await withTempDir({ "style.css": css }, async (root) => {
+    const site = staticSite(root);
+    const shortcut = preparedShortcut(site.cache!, site.negotiate);
+    await (await warm(site, "/style.css")).body?.cancel();
+    for (const accept of ["br", "gzip", "zstd", "gzip, deflate, br, zstd", "identity"]) {
+      const text = `GET /style.css HTTP/1.1\r\nHost: a\r\nAccept-Encoding: ${accept}\r\n\r\n`;
+      if (!accept.includes(",") && accept !== "identity") {
+        assertEquals(shortcut(headOf(text), "", SERVER), null, `${accept} is not made yet`);
+      }
+      const request = () =>
+        new Request("http://a/style.css", { headers: { "accept-encoding": accept } });
+      const response = await site.handler(request(), testInfo("/style.css"));
+      const etag = response.headers.get("etag")!;
+      const expected = await written(response, "GET", true);
+      const prepared = shortcut(headOf(text), "", SERVER);
+      assert(prepared !== null, accept);
+      assertEquals(withoutDate(prepared.bytes), expected, accept);
+
+      const revalidate = `${text.slice(0, -2)}If-None-Match: ${etag}\r\n\r\n`;
+      const notModified = shortcut(headOf(revalidate), "", SERVER);
+      assertEquals(notModified?.status, 304, `${accept}: its own tag`);
+      const conditional = new Request("http://a/style.css", {
+        headers: { "accept-encoding": accept, "if-none-match": etag },
+      });
+      const answer = await site.handler(conditional, testInfo("/style.css"));
+      assertEquals(withoutDate(notModified!.bytes), await written(answer, "GET", true));
+    }
+  });
+});

@@ -7,7 +7,9 @@
 import { assert, assertEquals, assertStringIncludes } from "./_deps.ts";
 import { loadApp } from "../lib/app.ts";
 import { MAX_CHUNK_LINE_BYTES, MAX_TRAILER_BYTES } from "../lib/http/body.ts";
+import { CODINGS, negotiateEncoding } from "../lib/encoding/negotiate.ts";
 import { renderFlagTable, renderLimitsTable } from "../lib/options.ts";
+import { isFingerprinted } from "../lib/static/cache_control.ts";
 import denoJson from "../deno.json" with { type: "json" };
 import { testInfo } from "./_helpers.ts";
 
@@ -159,4 +161,37 @@ Deno.test("docs/performance.md shows the latest bench/results.md table and its c
   );
   assert(rows.length >= 4, "results.md has the server and ratio rows");
   for (const row of rows) assertStringIncludes(performance, row);
+});
+
+/** The rows of the markdown tables in a section, as cells with the backticks taken off. */
+function tableRows(title: string, text: string): string[][] {
+  return section(title, text).split("\n")
+    .filter((line) => line.startsWith("|") && !line.startsWith("| -"))
+    .map((line) => line.slice(1, -1).split("|").map((cell) => cell.trim()));
+}
+
+/** A table cell's code (`gzip, br` from "`gzip, br` (curl)"), or the cell itself. */
+function codeOf(cell: string): string {
+  return /`([^`]*)`/.exec(cell)?.[1] ?? cell;
+}
+
+Deno.test("docs/http.md's Accept-Encoding table is what negotiateEncoding() answers", () => {
+  const rows = tableRows("Compression", doc("http.md")).filter(([first]) =>
+    first !== "`Accept-Encoding`"
+  );
+  assert(rows.length >= 8, `${rows.length} rows`);
+  for (const [accept, answer] of rows) {
+    const value = accept === "none" ? null : codeOf(accept);
+    assertEquals(negotiateEncoding(value, CODINGS), answer, accept);
+  }
+});
+
+Deno.test("docs/http.md's table of hashed names is what isFingerprinted() says", () => {
+  const rows = tableRows("Caching", doc("http.md")).filter(([first]) => first.includes("`"));
+  const named = rows.filter((row) => row.length === 2);
+  assert(named.length >= 6, `${named.length} rows`);
+  for (const [hashed, plain] of named) {
+    assert(isFingerprinted(codeOf(hashed)), hashed);
+    assert(!isFingerprinted(codeOf(plain)), plain);
+  }
 });
