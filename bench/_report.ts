@@ -444,7 +444,9 @@ function legend(results: BenchResults): string[] {
       : s.servers.length < SERVER_KEYS.length
       ? ` (only ${only})`
       : "";
-    const accept = s.acceptEncoding === null ? "" : ` with \`Accept-Encoding: ${s.acceptEncoding}\``;
+    const accept = s.acceptEncoding === null
+      ? ""
+      : ` with \`Accept-Encoding: ${s.acceptEncoding}\``;
     return `- ${s.label}: \`wrk -t${s.threads} -c${s.connections}\` GET ${s.path}${header}` +
       `${accept}${who}; ` +
       (s.metric === "rps" ? "requests/s" : "GB/s (10⁹ bytes read per second)") +
@@ -476,10 +478,13 @@ function compressionTable(results: BenchResults): string[] {
     results.encodings.find((e) => e.scenario === key && e.server === server)?.coding ?? "—";
   const number = (value: number | null | undefined) =>
     value === null || value === undefined ? "—" : significant(value);
-  const header = ["Server", ...keys.flatMap((key) => {
-    const { label } = LOAD_SCENARIOS[key];
-    return [`${label} coding`, `${label} B/resp`, `${label} CPU µs/resp`];
-  })];
+  const header = [
+    "Server",
+    ...keys.flatMap((key) => {
+      const { label } = LOAD_SCENARIOS[key];
+      return [`${label} coding`, `${label} B/resp`, `${label} CPU µs/resp`];
+    }),
+  ];
   const rows = servers.map((server) => [
     serverLabel(server, results.base),
     ...keys.flatMap((key) => [

@@ -4,10 +4,12 @@
  * 127.0.0.1; with `--base REV`, also portico at revision REV, checked out in
  * a temporary git worktree and started exactly as ours is. Every scenario
  * runs against every selected server, servers alternated between rounds,
- * after an unrecorded warm-up; the median is reported. Also measured:
- * resident memory idle and with 1,000 keep-alive connections open, and
- * portico's start-up time. Prints a Markdown report and writes it to `--out`,
- * with the raw numbers as JSON next to it.
+ * after an unrecorded warm-up; the median is reported. Compressed scenarios
+ * (`Accept-Encoding` sent) also report bytes and server CPU time per
+ * response. Also measured: resident memory idle and with 1,000 keep-alive
+ * connections open, portico's start-up time, and how fast portico hashes
+ * files for their content tags. Prints a Markdown report and writes it to
+ * `--out`, with the raw numbers as JSON next to it.
  *
  * ```sh
  * deno run -A bench/bench.ts [--servers ours,nginx,python,deno] [--base REV]
@@ -21,10 +23,13 @@
  * @module
  */
 
+import { writeCorpus } from "./_corpus.ts";
+import { measureHashing } from "./_hashing.ts";
 import { closeAll, freePort, get, holdConnections } from "./_http.ts";
 import { type BenchOptions, parseOptions, USAGE, UsageError } from "./_options.ts";
 import {
   type BenchResults,
+  type EncodingRecord,
   formatReport,
   groupThousands,
   type MachineInfo,
@@ -46,6 +51,7 @@ import {
 import {
   addWorktree,
   capture,
+  clockTicksPerSecond,
   findTools,
   launchFor,
   READY_PATH,
@@ -55,6 +61,7 @@ import {
   startServer,
   stopServer,
   type Tools,
+  treeCpuMs,
   treeRssKiB,
 } from "./_servers.ts";
 import { DONE_SCRIPT, gigabytesPerSecond, requestsPerSecond, runWrk, totalErrors } from "./_wrk.ts";
@@ -71,6 +78,16 @@ interface Context {
   readonly checkouts: Partial<Record<ServerKey, string>>;
   /** Aborted on Ctrl-C: every child gets SIGTERM. */
   readonly signal: AbortSignal;
+  /** Clock ticks per second of `/proc/PID/stat`, for servers' CPU time. */
+  readonly ticks: number;
+}
+
+/** What the runs of the scenarios found out besides their numbers. */
+interface Findings {
+  /** Remarks for the report's notes. */
+  readonly notes: string[];
+  /** The coding each server answered each compressed scenario with. */
+  readonly encodings: EncodingRecord[];
 }
 
 function progress(line: string): void {
@@ -103,15 +120,24 @@ async function start(context: Context, key: ServerKey, workers: number): Promise
 /**
  * The request headers of a scenario on one server: for the 304 scenario the
  * server's own validator, its ETag or else (python) its Last-Modified date,
- * checked to be answered 304.
+ * checked to be answered 304; for a compressed scenario `Accept-Encoding`,
+ * and the coding the server answers it with is recorded.
  */
 async function scenarioHeaders(
   key: LoadKey,
   name: ServerKey,
   server: Server,
-  notes: string[],
+  findings: Findings,
 ): Promise<string[]> {
   const scenario = LOAD_SCENARIOS[key];
+  if (scenario.acceptEncoding !== null) {
+    const field = `Accept-Encoding: ${scenario.acceptEncoding}`;
+    const { status, headers } = await get(server.port, scenario.path, [field]);
+    if (status !== 200) throw new Error(`answered ${status} to ${field}`);
+    const coding = headers.get("content-encoding") ?? "identity";
+    findings.encodings.push({ scenario: key, server: name, coding });
+    return [field];
+  }
   if (scenario.header === "close") return ["Connection: close"];
   if (scenario.header === "none") return [];
   const { headers } = await get(server.port, scenario.path);
@@ -122,7 +148,7 @@ async function scenarioHeaders(
   const { status } = await get(server.port, scenario.path, [field]);
   if (status !== 304) throw new Error(`answered ${status} to ${field}`);
   if (etag === null) {
-    notes.push(
+    findings.notes.push(
       `${SERVER_LABELS[name]}, ${scenario.label}: it sends no ETag, so its run uses ` +
         "If-Modified-Since with its Last-Modified date.",
     );
@@ -137,9 +163,17 @@ async function measure(
   server: Server,
   headers: readonly string[],
   seconds: number,
-): Promise<Pick<RunRecord, "summary" | "error">> {
+): Promise<Pick<RunRecord, "summary" | "cpuMs" | "error">> {
   const scenario = LOAD_SCENARIOS[key];
+  const cpu = () => {
+    try {
+      return treeCpuMs(server.pid, context.ticks);
+    } catch {
+      return null;
+    }
+  };
   try {
+    const before = cpu();
     const summary = await runWrk(context.tools.wrk, {
       url: `http://127.0.0.1:${server.port}${scenario.path}`,
       threads: scenario.threads,
@@ -148,15 +182,21 @@ async function measure(
       headers,
       script: `${context.tmp}/done.lua`,
     }, context.signal);
+    const after = cpu();
+    const cpuMs = before === null || after === null ? null : after - before;
     if (summary.requests === 0) {
-      return { summary: null, error: `no response (${totalErrors(summary.errors)} errors)` };
+      return {
+        summary: null,
+        cpuMs: null,
+        error: `no response (${totalErrors(summary.errors)} errors)`,
+      };
     }
     if (scenario.header === "validator" && summary.bytes / summary.requests > 1024) {
-      return { summary: null, error: "responses carried bodies: not answered 304" };
+      return { summary: null, cpuMs: null, error: "responses carried bodies: not answered 304" };
     }
-    return { summary, error: null };
+    return { summary, cpuMs, error: null };
   } catch (error) {
-    return { summary: null, error: message(error) };
+    return { summary: null, cpuMs: null, error: message(error) };
   }
 }
 
@@ -164,7 +204,11 @@ async function measure(
  * Runs one scenario: starts every server it compares, warms each up, then
  * the measured rounds, each round starting one server later than the last.
  */
-async function runScenario(context: Context, key: LoadKey, notes: string[]): Promise<RunRecord[]> {
+async function runScenario(
+  context: Context,
+  key: LoadKey,
+  findings: Findings,
+): Promise<RunRecord[]> {
   const scenario = LOAD_SCENARIOS[key];
   const { rounds, warmupS, durationS } = context.options;
   const servers = context.servers.filter((server) => scenario.servers.includes(server));
@@ -177,7 +221,7 @@ async function runScenario(context: Context, key: LoadKey, notes: string[]): Pro
       try {
         const server = await start(context, name, scenario.workers);
         started.push(server);
-        ready.set(name, { server, headers: await scenarioHeaders(key, name, server, notes) });
+        ready.set(name, { server, headers: await scenarioHeaders(key, name, server, findings) });
       } catch (error) {
         failed.set(name, message(error));
       }
@@ -191,10 +235,10 @@ async function runScenario(context: Context, key: LoadKey, notes: string[]): Pro
       const shift = (round - 1) % servers.length;
       for (const name of [...servers.slice(shift), ...servers.slice(0, shift)]) {
         const entry = ready.get(name);
-        const { summary, error } = entry === undefined
-          ? { summary: null, error: failed.get(name) ?? "not started" }
+        const { summary, cpuMs, error } = entry === undefined
+          ? { summary: null, cpuMs: null, error: failed.get(name) ?? "not started" }
           : await measure(context, key, entry.server, entry.headers, durationS);
-        records.push({ scenario: key, server: name, round, summary, error });
+        records.push({ scenario: key, server: name, round, summary, cpuMs, error });
         const rate = summary === null
           ? `failed: ${error}`
           : scenario.metric === "rps"
@@ -270,28 +314,6 @@ async function measureStartup(context: Context): Promise<StartupRecord[]> {
 // ---------------------------------------------------------------------------
 // The run
 
-/** The files served: 12 B of text, a 4 KiB HTML page, and binaries of random bytes. */
-async function writeCorpus(dir: string, withLarge: boolean): Promise<void> {
-  await Deno.mkdir(dir);
-  await Deno.writeTextFile(`${dir}/12b`, "hello world\n");
-  const open = "<!doctype html>\n<title>portico benchmark</title>\n";
-  const line = "<p>The quick brown fox jumps over the lazy dog.</p>\n";
-  const filler = line.repeat(4096 / line.length).slice(0, 4096 - open.length - 1);
-  await Deno.writeTextFile(`${dir}/4k.html`, `${open}${filler.padEnd(4096 - open.length - 1)}\n`);
-  const binaries = { "64k.bin": 1 / 16, "1m.bin": 1, ...(withLarge ? { "100m.bin": 100 } : {}) };
-  for (const [name, mib] of Object.entries(binaries)) {
-    using file = await Deno.open(`${dir}/${name}`, { write: true, create: true });
-    const chunk = new Uint8Array(Math.min(mib, 1) * 1024 * 1024);
-    for (let i = 0; i < Math.max(mib, 1); i++) {
-      // getRandomValues fills at most 64 KiB per call.
-      for (let at = 0; at < chunk.length; at += 65536) {
-        crypto.getRandomValues(chunk.subarray(at, at + 65536));
-      }
-      for (let done = 0; done < chunk.length;) done += await file.write(chunk.subarray(done));
-    }
-  }
-}
-
 /** The machine and versions, for the report's header. */
 async function describeMachine(tools: Tools): Promise<MachineInfo> {
   const read = (path: string) => Deno.readTextFile(path).catch(() => "");
@@ -321,12 +343,13 @@ async function measureAll(
   header: Pick<BenchResults, "command" | "base" | "skipped">,
 ): Promise<BenchResults> {
   const { options, servers, tmp } = context;
-  await writeCorpus(`${tmp}/corpus`, options.scenarios.includes("100m"));
+  const large = options.scenarios.includes("100m") || options.scenarios.includes("hash");
+  await writeCorpus(`${tmp}/corpus`, large);
   await Deno.writeTextFile(`${tmp}/done.lua`, DONE_SCRIPT);
   const runs: RunRecord[] = [];
-  const notes: string[] = [];
+  const findings: Findings = { notes: [], encodings: [] };
   for (const key of options.scenarios.filter(isLoadKey)) {
-    runs.push(...await runScenario(context, key, notes));
+    runs.push(...await runScenario(context, key, findings));
   }
   const memory: MemoryRecord[] = [];
   if (options.scenarios.includes("rss")) {
@@ -342,6 +365,9 @@ async function measureAll(
   for (const record of startup) {
     progress(`start-up, ${record.server}: ${record.samplesMs.map(significant).join(", ")} ms`);
   }
+  const hashing = options.scenarios.includes("hash")
+    ? await measureHashing(`${tmp}/corpus`, progress)
+    : null;
   return {
     date: new Date().toISOString(),
     machine: await describeMachine(context.tools),
@@ -354,7 +380,9 @@ async function measureAll(
     runs,
     memory,
     startup: startup.filter((record) => PORTICO.includes(record.server)),
-    notes: [...new Set(notes)],
+    encodings: findings.encodings,
+    hashing,
+    notes: [...new Set(findings.notes)],
   };
 }
 
@@ -468,6 +496,7 @@ export async function main(args: readonly string[]): Promise<number> {
       tmp,
       checkouts,
       signal: abort.signal,
+      ticks: await clockTicksPerSecond(),
     };
     const command = ["deno", "run", "-A", "bench/bench.ts", ...args].join(" ");
     const results = await measureAll(context, { command, base, skipped });

@@ -1,10 +1,12 @@
 /**
  * Test helpers for byte bodies: deterministic data, byte-exact comparison
- * that names the first difference, and splitting multipart/byteranges.
+ * that names the first difference, splitting multipart/byteranges, and
+ * decoding the server's content codings.
  *
  * @module
  */
 
+import * as zlib from "node:zlib";
 import { assert, assertEquals } from "./_deps.ts";
 
 /** `size` deterministic pseudo-random bytes (xorshift32), so a shifted or repeated block shows. */
@@ -73,4 +75,13 @@ export function concat(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
     offset += p.length;
   }
   return out;
+}
+
+/** Decodes a body in one of the server's codings. */
+export function decode(coding: string | null, bytes: Uint8Array): Uint8Array {
+  if (coding === null) return bytes;
+  if (coding === "br") return new Uint8Array(zlib.brotliDecompressSync(bytes));
+  if (coding === "zstd") return new Uint8Array(zlib.zstdDecompressSync(bytes));
+  if (coding === "gzip") return new Uint8Array(zlib.gunzipSync(bytes));
+  throw new Error(`unknown coding ${coding}`);
 }

@@ -89,6 +89,14 @@ const wgetHelp = await probe("wget", ["--help"]);
 const wgetDecodes = wgetHelp !== null && wgetHelp.includes("--compression");
 const chromiumInstalled = await Deno.stat(CHROMIUM).then((info) => info.isFile, () => false);
 
+/** A test name that says why the test is ignored, when it is. */
+function named(name: string, ignored: string | null): string {
+  return ignored === null ? name : `${name} (ignored: ${ignored})`;
+}
+const NO_CURL = curlVersion === null ? "curl is not installed" : null;
+const NO_WGET = wgetDecodes ? null : "wget is not installed or has no --compression";
+const NO_CHROMIUM = chromiumInstalled ? null : `${CHROMIUM} is not installed`;
+
 /** A response as curl wrote it with `-D -`: the head, then the body as curl decoded it. */
 interface CurlResponse {
   statusLine: string;
@@ -189,8 +197,8 @@ const CURL_CODINGS: ReadonlyArray<{
 ];
 
 Deno.test({
-  name: "main.ts serves curl each coding it asks for, decoded to the bytes on disk",
-  ignore: curlVersion === null,
+  name: named("main.ts serves curl each coding it asks for, decoded to the bytes on disk", NO_CURL),
+  ignore: NO_CURL !== null,
   fn: async (t) => {
     await withMain(["--quiet"], async ({ url }) => {
       for (const { path, file, cacheControl } of SITE_FILES) {
@@ -198,7 +206,7 @@ Deno.test({
         let identityTag: string | null = null;
         for (const { name, args, coding, ignore } of CURL_CODINGS) {
           await t.step({
-            name: `${path} ${name}${ignore === undefined ? "" : ` (ignored: ${ignore})`}`,
+            name: named(`${path} ${name}`, ignore ?? null),
             ignore: ignore !== undefined,
             fn: async () => {
               const response = await curl(args, new URL(path, url).href);
@@ -207,7 +215,7 @@ Deno.test({
               assertEquals(headers.get("content-encoding"), coding);
               assertEquals(headers.get("vary"), "Accept-Encoding");
               assertEquals(headers.get("cache-control"), cacheControl);
-              // Every representation has its own tag, the identity one marked with the coding.
+              // Each representation has its own tag: the identity one with the coding as suffix.
               const tag = tagFor(headers.get("etag"), coding);
               if (coding === null) identityTag = tag;
               else assertEquals(tag, identityTag, "the identity tag with the coding's suffix");
@@ -225,8 +233,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "main.ts answers curl's HEAD with the header fields of its GET",
-  ignore: curlVersion === null,
+  name: named("main.ts answers curl's HEAD with the header fields of its GET", NO_CURL),
+  ignore: NO_CURL !== null,
   fn: async () => {
     const withoutDate = (lines: string[]) => lines.filter((line) => !/^date:/i.test(line));
     await withMain(["--quiet"], async ({ url }) => {
@@ -298,8 +306,8 @@ async function withClientRoot(
 }
 
 Deno.test({
-  name: "main.ts sends curl a PNG unencoded and a precompressed sidecar as it is",
-  ignore: curlVersion === null,
+  name: named("main.ts sends curl a PNG unencoded and a precompressed sidecar as it is", NO_CURL),
+  ignore: NO_CURL !== null,
   fn: async () => {
     await withClientRoot(async ({ url }, { png, script, sidecar }) => {
       const image = await curl(["--compressed"], new URL("/pixel.png", url).href);
@@ -328,8 +336,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "main.ts serves wget gzip that it saves as the file's bytes",
-  ignore: !wgetDecodes,
+  name: named("main.ts serves wget gzip that it saves as the file's bytes", NO_WGET),
+  ignore: NO_WGET !== null,
   fn: async () => {
     const out = await Deno.makeTempDir({ prefix: "portico_wget_" });
     try {
@@ -363,9 +371,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "main.ts serves Chromium compressed HTML and CSS that render the page" +
-    (chromiumInstalled ? "" : ` (ignored: ${CHROMIUM} is not installed)`),
-  ignore: !chromiumInstalled,
+  name: named("main.ts serves Chromium compressed HTML and CSS that render the page", NO_CHROMIUM),
+  ignore: NO_CHROMIUM !== null,
   fn: async () => {
     const html = await Deno.readFile(join(WWW, "index.html"));
     const css = await Deno.readFile(join(WWW, "style.css"));

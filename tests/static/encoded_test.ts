@@ -3,17 +3,8 @@ import { assert, assertEquals, assertNotEquals, join } from "../_deps.ts";
 import type { Coding } from "../../lib/encoding/negotiate.ts";
 import type { StaticOptions } from "../../lib/static/options.ts";
 import { staticSite } from "../../lib/static/site.ts";
-import { assertSameBytes, randomBytes } from "../_bytes.ts";
+import { assertSameBytes, decode, randomBytes } from "../_bytes.ts";
 import { bytesOf, request, utf8, withTempDir } from "./_static.ts";
-
-/** Decodes a body in one of the server's codings. */
-export function decode(coding: string | null, bytes: Uint8Array): Uint8Array {
-  if (coding === null) return bytes;
-  if (coding === "br") return new Uint8Array(zlib.brotliDecompressSync(bytes));
-  if (coding === "zstd") return new Uint8Array(zlib.zstdDecompressSync(bytes));
-  if (coding === "gzip") return new Uint8Array(zlib.gunzipSync(bytes));
-  throw new Error(`unknown coding ${coding}`);
-}
 
 /** Some kilobytes of text that compresses well. */
 const TEXT = utf8("body { color: #333; margin: 0 auto; }\n".repeat(200));
