@@ -4,9 +4,10 @@
  * - A **precompressed sidecar** next to the file (`app.js.br`, `.zst`,
  *   `.gz`) that is a regular file inside the root and not older than the
  *   file is sent as it is.
- * - Otherwise a **cached** file is compressed once per version and coding at
- *   the highest level worth it, and the bytes are kept in the cache (counted
- *   in its budget), so later requests cost what an identity one does.
+ * - Otherwise a **cached** file is compressed once per version and coding,
+ *   at the high level up to {@linkcode HIGH_LEVEL_MAX_BYTES}, and the bytes
+ *   are kept in the cache (counted in its budget), so later requests cost
+ *   what an identity one does.
  * - Otherwise (a file too large for the cache) it is **compressed while it is
  *   streamed**, at a moderate level, with memory bounded by the compressor's
  *   window; the length is not known in advance, so it is sent chunked.
@@ -18,7 +19,7 @@
  * @module
  */
 
-import { compressBytes, compressionStream } from "../encoding/compress.ts";
+import { compressBytes, type CompressionLevel, compressionStream } from "../encoding/compress.ts";
 import type { Coding } from "../encoding/negotiate.ts";
 import type { Validators } from "./conditional.ts";
 import type { CachedFile, CachedRepresentation, FileCache } from "./cache.ts";
@@ -28,6 +29,19 @@ import { type ContentPolicy, describe, type FileFacts } from "./policy.ts";
 import type { DocumentRoot, Found } from "./root.ts";
 import { READ_CHUNK_BYTES } from "./send.ts";
 import { MemoryFile, type OpenedFile, readWhole } from "./store.ts";
+
+/**
+ * Largest cached file compressed at the high level. Compressing holds the
+ * event loop (see `compress.ts`): br quality 11 takes some 40 ms for 64 KiB,
+ * so a larger `--cache-file` gets the moderate level rather than pauses of
+ * seconds.
+ */
+export const HIGH_LEVEL_MAX_BYTES = 64 * 1024;
+
+/** The level a cached file of `size` bytes is compressed at. */
+function levelFor(size: number): CompressionLevel {
+  return size <= HIGH_LEVEL_MAX_BYTES ? "high" : "moderate";
+}
 
 /** The file name suffix of each coding's sidecar. */
 export const SIDECAR_SUFFIX: Readonly<Record<Coding, string>> = Object.freeze({
@@ -129,7 +143,7 @@ export class Encoder {
   async #make(file: CachedFile, facts: FileFacts, coding: Coding): Promise<CachedRepresentation> {
     const sidecar = await this.#sidecar(facts, coding);
     const body = (sidecar !== null ? await this.#readSidecar(sidecar) : null) ??
-      await compressBytes(coding, file.body, "high");
+      await compressBytes(coding, file.body, levelFor(file.body.length));
     const representation = { coding, body, ...describe(this.#context.policy, facts, coding) };
     this.#context.cache?.addEncoded(file, representation);
     return representation;
