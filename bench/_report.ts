@@ -428,9 +428,11 @@ function legend(results: BenchResults): string[] {
         "timed in the benchmark's own process, no wrk, the files in the page cache: " +
         "`contentTag()` of bytes in memory, `FileDigests` (`inlineBytes: 0`) reading a file " +
         "in 256 KiB chunks (`tagFor()` then `settled()`), and `serve()` with the default " +
-        "`hashInlineBytes` (1 MiB): time to the response head of GETs (`fetch`), and until a " +
-        "HEAD carries the content tag instead of the provisional one; a fresh server per " +
-        `sample, median of ${HASH_SAMPLES}. MB/s is 10⁶ bytes per second.`;
+        "`hashInlineBytes` (1 MiB): time to the response head of GETs, each on a new " +
+        "connection closed once the head is read (the server first answers one GET /12b, so no " +
+        "timing includes its warm-up), and until a HEAD (asked every 5 ms) carries the content " +
+        "tag instead of the provisional one; a fresh server per sample, median of " +
+        `${HASH_SAMPLES}. MB/s is 10⁶ bytes per second.`;
     }
     const s = LOAD_SCENARIOS[key];
     const header = s.header === "close"

@@ -7,8 +7,10 @@
  */
 
 import { assert, assertEquals, assertThrows } from "./_deps.ts";
+import { htmlPage, scriptModule } from "../bench/_corpus.ts";
 import { type BenchOptions, parseOptions, UsageError } from "../bench/_options.ts";
-import { which } from "../bench/_servers.ts";
+import { type BenchResults, formatReport } from "../bench/_report.ts";
+import { nginxGzip, which } from "../bench/_servers.ts";
 
 const BENCH = decodeURIComponent(new URL("../bench/bench.ts", import.meta.url).pathname);
 
@@ -32,6 +34,10 @@ const PARSED: ReadonlyArray<[string[], Partial<BenchOptions>]> = [
     durationS: 60,
     warmupS: 0,
   }],
+  [["--scenarios", "hash,1m-js-gzip,4k,4k-gzip"], {
+    scenarios: ["4k", "4k-gzip", "1m-js-gzip", "hash"],
+    out: null,
+  }],
 ];
 
 Deno.test("parseOptions() reads each command line of the table", () => {
@@ -42,6 +48,109 @@ Deno.test("parseOptions() reads each command line of the table", () => {
     );
     assertEquals(picked, expected, args.join(" "));
   }
+});
+
+Deno.test("parseOptions() runs the compressed scenarios and hashing by default", () => {
+  const { scenarios } = parseOptions([], "results.md");
+  for (const key of ["4k-gzip", "1m-js-gzip", "hash"] as const) {
+    assert(scenarios.includes(key), `${key} is not in ${scenarios.join(",")}`);
+  }
+});
+
+Deno.test("htmlPage() and scriptModule() give exact sizes of text that is not one repeated line", () => {
+  const encoder = new TextEncoder();
+  for (const [text, size] of [[htmlPage(4096), 4096], [scriptModule(1 << 20), 1 << 20]] as const) {
+    assertEquals(encoder.encode(text).length, size);
+    const lines = text.split("\n").filter((line) => line.trim() !== "");
+    assert(new Set(lines).size > lines.length / 2, "mostly repeated lines");
+  }
+  assertEquals(htmlPage(4096), htmlPage(4096));
+});
+
+Deno.test("nginxGzip() turns gzip on, with gzip_static only when nginx is built with it", () => {
+  assert(nginxGzip("--with-http_gzip_static_module").includes("gzip_static on;"));
+  assertEquals(nginxGzip("").filter((line) => line.startsWith("gzip_static")), []);
+  assertEquals(nginxGzip("--without-http_gzip_module"), []);
+});
+
+/** A one-round result of both compressed scenarios and hashing, for the report's layout. */
+function compressedResults(): BenchResults {
+  const summary = (requests: number, bytes: number) => ({
+    requests,
+    bytes,
+    durationUs: 1_000_000,
+    p99Us: 1000,
+    errors: { connect: 0, read: 0, write: 0, status: 0, timeout: 0 },
+  });
+  return {
+    date: "2026-01-01T00:00:00.000Z",
+    machine: { hardware: "test", versions: "test" },
+    command: "deno run -A bench/bench.ts",
+    rounds: 1,
+    durationS: 1,
+    warmupS: 0,
+    scenarios: ["4k-gzip", "1m-js-gzip", "hash"],
+    servers: ["ours", "nginx"],
+    base: null,
+    skipped: [],
+    runs: [
+      {
+        scenario: "4k-gzip",
+        server: "ours",
+        round: 1,
+        summary: summary(1000, 1_500_000),
+        cpuMs: 50,
+        error: null,
+      },
+      {
+        scenario: "4k-gzip",
+        server: "nginx",
+        round: 1,
+        summary: summary(2000, 4_000_000),
+        cpuMs: 200,
+        error: null,
+      },
+      {
+        scenario: "1m-js-gzip",
+        server: "ours",
+        round: 1,
+        summary: summary(100, 30_000_000),
+        cpuMs: 1000,
+        error: null,
+      },
+      {
+        scenario: "1m-js-gzip",
+        server: "nginx",
+        round: 1,
+        summary: null,
+        cpuMs: null,
+        error: "wrk failed",
+      },
+    ],
+    memory: [],
+    startup: [],
+    encodings: [
+      { scenario: "4k-gzip", server: "ours", coding: "br" },
+      { scenario: "4k-gzip", server: "nginx", coding: "gzip" },
+    ],
+    hashing: {
+      timings: [{ name: "contentTag", bytes: 100_000_000, samplesMs: [400, 500, 300] }],
+      error: null,
+    },
+    notes: [],
+  };
+}
+
+Deno.test("formatReport() gives bytes and CPU per response of compressed scenarios, and hashing", () => {
+  const report = formatReport(compressedResults());
+  assertEquals(tableCell(report, "ours", "4 KiB compressed coding"), "br");
+  assertEquals(tableCell(report, "ours", "4 KiB compressed B/resp"), "1,500");
+  assertEquals(tableCell(report, "ours", "4 KiB compressed CPU µs/resp"), "50.0");
+  assertEquals(tableCell(report, "nginx", "4 KiB compressed CPU µs/resp"), "100");
+  assertEquals(tableCell(report, "ours ÷ nginx", "4 KiB compressed CPU µs/resp"), "0.50×");
+  assertEquals(tableCell(report, "ours", "1 MiB JS compressed CPU µs/resp"), "10,000");
+  assertEquals(tableCell(report, "nginx", "1 MiB JS compressed B/resp"), "—");
+  assertEquals(tableCell(report, "contentTag", "MB/s"), "250");
 });
 
 /** Command lines that are mistakes, and a part of the message each gives. */
