@@ -85,3 +85,36 @@ export function decode(coding: string | null, bytes: Uint8Array): Uint8Array {
   if (coding === "gzip") return new Uint8Array(zlib.gunzipSync(bytes));
   throw new Error(`unknown coding ${coding}`);
 }
+
+/** A streaming decompressor, for bodies that have not ended. */
+function decompressor(coding: string): zlib.Gunzip | zlib.BrotliDecompress | zlib.ZstdDecompress {
+  switch (coding) {
+    case "br":
+      return zlib.createBrotliDecompress();
+    case "zstd":
+      return zlib.createZstdDecompress();
+    case "gzip":
+      return zlib.createGunzip();
+    default:
+      throw new Error(`unknown coding ${coding}`);
+  }
+}
+
+/**
+ * What `bytes`, the start of an encoded stream, decode to so far: the
+ * decompressor's output by the time it has taken all of them.
+ */
+export async function decodePrefix(coding: string, bytes: Uint8Array): Promise<Uint8Array> {
+  const z = decompressor(coding);
+  const out: Uint8Array[] = [];
+  z.on("data", (chunk: Uint8Array) => out.push(new Uint8Array(chunk)));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      z.once("error", reject);
+      z.write(bytes, (error) => error ? reject(error) : resolve());
+    });
+    return concat(out);
+  } finally {
+    z.destroy();
+  }
+}

@@ -15,6 +15,7 @@
  */
 
 import * as zlib from "node:zlib";
+import { concat } from "../bytes.ts";
 import type { Coding } from "./negotiate.ts";
 
 /**
@@ -210,7 +211,7 @@ export function compressionStream(
    */
   const handOver = (controller: TransformStreamDefaultController<Uint8Array>) => {
     if (pending.length === 0) return;
-    const out = pending.length === 1 ? pending[0] : _concat(pending);
+    const out = pending.length === 1 ? pending[0] : concat(pending);
     pending = [];
     controller.enqueue(out);
   };
@@ -259,17 +260,4 @@ export function compressionStream(
       release();
     },
   });
-}
-
-/** The bytes of `parts`, one after the other. */
-function _concat(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }

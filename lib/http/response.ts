@@ -6,6 +6,7 @@
  * @module
  */
 
+import { concat } from "../bytes.ts";
 import { type BodySource, bodySourceOf } from "./body_source.ts";
 import type { BufferPool } from "./buffer_pool.ts";
 import { isBodylessStatus, statusText } from "./status.ts";
@@ -533,16 +534,4 @@ async function readChunk(
 function wantsClose(headers: Headers): boolean {
   const value = headers.get("connection");
   return value !== null && value.toLowerCase().split(",").some((s) => s.trim() === "close");
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const p of parts) length += p.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
 }

@@ -1,6 +1,6 @@
-import * as zlib from "node:zlib";
 import { assert, assertEquals, assertRejects } from "../_deps.ts";
 import { concat, deadline, READ_TIMEOUT_MS } from "../_helpers.ts";
+import { decode, decodePrefix, randomBytes } from "../_bytes.ts";
 import {
   compressBytes,
   type CompressionLevel,
@@ -11,19 +11,6 @@ import { type Coding, CODINGS } from "../../lib/encoding/negotiate.ts";
 const LEVELS: readonly CompressionLevel[] = ["high", "moderate"];
 const KiB = 1024;
 const encoder = new TextEncoder();
-
-/** Deterministic bytes that do not compress (xorshift32). */
-function noise(length: number, seed = 7): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = seed;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 const WORDS = ["const", "return", "await", "request", "headers", "length", "value", "index"];
 
@@ -46,49 +33,6 @@ function scriptText(length: number): Uint8Array {
   return encoder.encode(lines.join("")).subarray(0, length);
 }
 
-/** Decodes a complete encoded body. */
-function decode(coding: Coding, bytes: Uint8Array): Uint8Array {
-  switch (coding) {
-    case "br":
-      return new Uint8Array(zlib.brotliDecompressSync(bytes));
-    case "zstd":
-      return new Uint8Array(zlib.zstdDecompressSync(bytes));
-    case "gzip":
-      return new Uint8Array(zlib.gunzipSync(bytes));
-  }
-}
-
-/** A streaming decompressor, for bodies that have not ended. */
-function decompressor(coding: Coding): zlib.Gunzip | zlib.BrotliDecompress | zlib.ZstdDecompress {
-  switch (coding) {
-    case "br":
-      return zlib.createBrotliDecompress();
-    case "zstd":
-      return zlib.createZstdDecompress();
-    case "gzip":
-      return zlib.createGunzip();
-  }
-}
-
-/**
- * What `bytes`, the start of an encoded stream, decode to so far: the
- * decompressor's output by the time it has taken all of them.
- */
-async function decodePrefix(coding: Coding, bytes: Uint8Array): Promise<Uint8Array> {
-  const z = decompressor(coding);
-  const out: Uint8Array[] = [];
-  z.on("data", (chunk: Uint8Array) => out.push(new Uint8Array(chunk)));
-  try {
-    await new Promise<void>((resolve, reject) => {
-      z.once("error", reject);
-      z.write(bytes, (error) => error ? reject(error) : resolve());
-    });
-    return concat(out);
-  } finally {
-    z.destroy();
-  }
-}
-
 /** Everything a readable stream yields, with a deadline. */
 async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
@@ -103,7 +47,7 @@ async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> 
 const INPUTS: ReadonlyArray<{ name: string; bytes: Uint8Array }> = [
   { name: "empty", bytes: new Uint8Array(0) },
   { name: "1 byte", bytes: new Uint8Array([0x41]) },
-  { name: "100 KiB random", bytes: noise(100 * KiB) },
+  { name: "100 KiB random", bytes: randomBytes(100 * KiB) },
   { name: "1 MiB text", bytes: scriptText(1024 * KiB) },
 ];
 

@@ -1,6 +1,7 @@
 import * as zlib from "node:zlib";
 import { assert, assertEquals } from "../_deps.ts";
 import { concat, deadline, READ_TIMEOUT_MS } from "../_helpers.ts";
+import { decode, decodePrefix } from "../_bytes.ts";
 import { compressResponse, type ResponseCompression } from "../../lib/encoding/response.ts";
 import { type Coding, CODINGS } from "../../lib/encoding/negotiate.ts";
 import { bodySourceOf, withBodySource } from "../../lib/http/body_source.ts";
@@ -14,42 +15,6 @@ const JSON_TEXT = JSON.stringify(
   Array.from({ length: 60 }, (_, i) => ({ id: i, name: `item ${i}`, tags: ["a", "b"] })),
 );
 const HTML_TEXT = `<!doctype html><ul>${"<li>an item of a list</li>".repeat(100)}</ul>`;
-
-/** A complete encoded body, decoded. */
-function decode(coding: string | null, bytes: Uint8Array): Uint8Array {
-  switch (coding) {
-    case null:
-      return bytes;
-    case "br":
-      return new Uint8Array(zlib.brotliDecompressSync(bytes));
-    case "zstd":
-      return new Uint8Array(zlib.zstdDecompressSync(bytes));
-    case "gzip":
-      return new Uint8Array(zlib.gunzipSync(bytes));
-    default:
-      throw new Error(`unexpected coding ${coding}`);
-  }
-}
-
-/** What the start of an encoded stream decodes to so far. */
-async function decodePrefix(coding: Coding, bytes: Uint8Array): Promise<string> {
-  const z = coding === "br"
-    ? zlib.createBrotliDecompress()
-    : coding === "zstd"
-    ? zlib.createZstdDecompress()
-    : zlib.createGunzip();
-  const out: Uint8Array[] = [];
-  z.on("data", (chunk: Uint8Array) => out.push(new Uint8Array(chunk)));
-  try {
-    await new Promise<void>((resolve, reject) => {
-      z.once("error", reject);
-      z.write(bytes, (error) => error ? reject(error) : resolve());
-    });
-    return decoder.decode(concat(out));
-  } finally {
-    z.destroy();
-  }
-}
 
 /** The whole body, with a deadline on every read. */
 async function bodyOf(response: Response): Promise<Uint8Array> {
@@ -436,7 +401,7 @@ Deno.test("compressResponse() sends each server-sent event before the next exist
         );
         assert(!done && value !== undefined);
         received.push(value);
-        const decoded = await decodePrefix(coding, concat(received));
+        const decoded = decoder.decode(await decodePrefix(coding, concat(received)));
         assertEquals(decoded, events.slice(0, index + 1).join(""), `${coding} event ${index}`);
       }
       controller.close();
