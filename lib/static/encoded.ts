@@ -27,7 +27,7 @@ import type { FileHandle } from "./fs.ts";
 import type { Representation } from "./headers.ts";
 import { type ContentPolicy, describe, type FileFacts } from "./policy.ts";
 import type { DocumentRoot, Found } from "./root.ts";
-import { READ_CHUNK_BYTES } from "./send.ts";
+import { fileBody } from "./send.ts";
 import { MemoryFile, type OpenedFile, readWhole } from "./store.ts";
 
 /**
@@ -119,7 +119,7 @@ export class Encoder {
       const representation = { status: 200, size: sidecar.stat.size, headers, validators };
       return { kind: "file", handle, representation };
     }
-    const body = fileStream(opened.handle, opened.facts.stat.size)
+    const body = fileBody(opened.handle, opened.facts.stat.size)
       .pipeThrough(compressionStream(coding, "moderate"));
     return { kind: "stream", body, headers, validators };
   }
@@ -177,35 +177,4 @@ export class Encoder {
       handle?.close();
     }
   }
-}
-
-/**
- * An open file's `size` bytes as a stream, read as the consumer pulls; the
- * file closes at the end. A file that ends sooner (truncated while read) is
- * an error, so the response is cut off rather than completed short.
- */
-function fileStream(handle: FileHandle, size: number): ReadableStream<Uint8Array> {
-  let left = size;
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        if (left === 0) {
-          handle.close();
-          controller.close();
-          return;
-        }
-        const chunk = new Uint8Array(Math.min(READ_CHUNK_BYTES, left));
-        const n = await handle.read(chunk);
-        if (n === null) throw new Error("File ended before its expected size");
-        left -= n;
-        controller.enqueue(chunk.subarray(0, n));
-      } catch (error) {
-        handle.close();
-        controller.error(error);
-      }
-    },
-    cancel() {
-      handle.close();
-    },
-  }, { highWaterMark: 0 });
 }

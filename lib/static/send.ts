@@ -203,6 +203,26 @@ function fileResponse(source: FileSource, init: ResponseInit): Response {
 }
 
 /**
+ * An open file's first `size` bytes as a stream read as it is pulled (for a
+ * consumer that transforms them, such as a compressor). The file is closed
+ * once, at the end, on an error, or when the stream is cancelled; a file
+ * that ends sooner is an error.
+ *
+ * @param file The open file, at offset 0.
+ * @param size How many bytes to read.
+ * @returns The stream.
+ *
+ * @example
+ * ```ts
+ * const file = await Deno.open("www/index.html");
+ * const body = fileBody(file, (await file.stat()).size);
+ * ```
+ */
+export function fileBody(file: FileHandle, size: number): ReadableStream<Uint8Array> {
+  return sourceStream(new FileSource(file, size > 0 ? [{ start: 0, end: size - 1 }] : []));
+}
+
+/**
  * A stream over a source. Reads happen only when the consumer pulls, so a
  * slow client holds one chunk, not the file.
  */

@@ -4,7 +4,8 @@ import type { Coding } from "../../lib/encoding/negotiate.ts";
 import type { StaticOptions } from "../../lib/static/options.ts";
 import { staticSite } from "../../lib/static/site.ts";
 import { assertSameBytes, decode, randomBytes } from "../_bytes.ts";
-import { bytesOf, request, utf8, withTempDir } from "./_static.ts";
+import { until } from "../_helpers.ts";
+import { bytesOf, countingFileSystem, request, utf8, withTempDir } from "./_static.ts";
 
 /** Some kilobytes of text that compresses well. */
 const TEXT = utf8("body { color: #333; margin: 0 auto; }\n".repeat(200));
@@ -203,5 +204,32 @@ Deno.test("staticSite() counts encoded representations in the cache's budget", a
     const response = await get(site, "/style.css", { "accept-encoding": "gzip" });
     const gzip = await bytesOf(response);
     assertEquals(cache.bytes, TEXT.length + gzip.length);
+  });
+});
+
+Deno.test("staticSite() closes the file it compresses while streaming, whatever the request", async () => {
+  await withTempDir({ "app.js": LARGE, "app.js.gz": zlib.gzipSync(LARGE) }, async (dir) => {
+    const fs = countingFileSystem();
+    const site = staticSite(dir, { fs, hashInlineBytes: 0 });
+    const cases: [string, Record<string, string>][] = [
+      ["GET", { "accept-encoding": "br" }],
+      ["HEAD", { "accept-encoding": "br" }],
+      ["GET", { "accept-encoding": "gzip" }],
+      ["HEAD", { "accept-encoding": "gzip" }],
+    ];
+    for (const [method, headers] of cases) {
+      const response = await get(site, "/app.js", headers, method);
+      if (method === "GET") await bytesOf(response);
+    }
+    const etag = (await get(site, "/app.js", { "accept-encoding": "br" }, "HEAD"))
+      .headers.get("etag")!;
+    const unchanged = await get(site, "/app.js", {
+      "accept-encoding": "br",
+      "if-none-match": etag,
+    });
+    assertEquals(unchanged.status, 304);
+    await site.settled();
+    await until("every file closed", () => fs.closed === fs.opened || undefined);
+    assert(fs.opened >= 8, `${fs.opened} files opened`);
   });
 });
