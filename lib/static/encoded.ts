@@ -113,11 +113,11 @@ export class Encoder {
     }
     const sidecar = await this.#sidecar(opened.facts, coding);
     const { headers, validators } = describe(this.#context.policy, opened.facts, coding);
-    if (sidecar !== null) {
-      const handle = await this.#context.open(sidecar.path);
+    const side = sidecar === null ? null : await this.#openSidecar(sidecar);
+    if (side !== null) {
       opened.handle.close();
-      const representation = { status: 200, size: sidecar.stat.size, headers, validators };
-      return { kind: "file", handle, representation };
+      const representation = { status: 200, size: side.size, headers, validators };
+      return { kind: "file", handle: side.handle, representation };
     }
     const body = fileBody(opened.handle, opened.facts.stat.size)
       .pipeThrough(compressionStream(coding, "moderate"));
@@ -162,6 +162,21 @@ export class Encoder {
     const fileTime = facts.stat.mtime?.getTime() ?? 0;
     const sidecarTime = found.stat.mtime?.getTime() ?? -1;
     return sidecarTime >= fileTime ? found : null;
+  }
+
+  /**
+   * A sidecar opened to be streamed, with its size as the open file says;
+   * null when it cannot be opened (the file is compressed instead).
+   */
+  async #openSidecar(sidecar: Found): Promise<{ handle: FileHandle; size: number } | null> {
+    let handle: FileHandle | undefined;
+    try {
+      handle = await this.#context.open(sidecar.path);
+      return { handle, size: (await handle.stat()).size };
+    } catch {
+      handle?.close();
+      return null;
+    }
   }
 
   /** A small sidecar's bytes for the cache; null when it is too large or unreadable. */
