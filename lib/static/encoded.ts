@@ -181,15 +181,15 @@ export class Encoder {
 
   /** A small sidecar's bytes for the cache; null when it is too large or unreadable. */
   async #readSidecar(sidecar: Found): Promise<Uint8Array | null> {
-    if (this.#context.cache?.accepts(sidecar.stat.size) !== true) return null;
-    let handle: FileHandle | undefined;
+    const opened = await this.#openSidecar(sidecar);
+    if (opened === null) return null;
     try {
-      handle = await this.#context.open(sidecar.path);
-      return await readWhole(handle, sidecar.stat.size);
+      if (this.#context.cache?.accepts(opened.size) !== true) return null;
+      return await readWhole(opened.handle, opened.size);
     } catch {
       return null;
     } finally {
-      handle?.close();
+      opened.handle.close();
     }
   }
 }
