@@ -6,11 +6,12 @@
  * Each version of a file (its path, size, modification time, inode and
  * change time: see `sameVersion`) is hashed once and the tag remembered.
  * A file up to {@linkcode DigestOptions.inlineBytes} is hashed while its
- * request waits (at about 250 MB/s, 1 MiB costs some 4 ms); a larger one is
- * hashed in the background, one file at a time, and until that is done its
- * responses carry a tag made from its size and modification time. So the
- * tag of a large file changes at most once for the same bytes: from the
- * provisional tag to the content tag.
+ * request waits (SHA-256 runs at about 1.2 GB/s from a file in the page
+ * cache, so 1 MiB costs about 1 ms: `deno task bench`, "Hashing"); a
+ * larger one is hashed in the background, one file at a time, and until
+ * that is done its responses carry a tag made from its size and
+ * modification time. So the tag of a large file changes at most once for
+ * the same bytes: from the provisional tag to the content tag.
  *
  * @module
  */
