@@ -6,7 +6,7 @@ import {
   type CompressionLevel,
   compressionStream,
 } from "../../lib/encoding/compress.ts";
-import { type Coding, CODINGS } from "../../lib/encoding/negotiate.ts";
+import { CODINGS } from "../../lib/encoding/negotiate.ts";
 
 const LEVELS: readonly CompressionLevel[] = ["high", "moderate"];
 const KiB = 1024;

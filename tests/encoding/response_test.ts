@@ -1,9 +1,8 @@
-import * as zlib from "node:zlib";
 import { assert, assertEquals } from "../_deps.ts";
 import { concat, deadline, READ_TIMEOUT_MS } from "../_helpers.ts";
 import { decode, decodePrefix } from "../_bytes.ts";
 import { compressResponse, type ResponseCompression } from "../../lib/encoding/response.ts";
-import { type Coding, CODINGS } from "../../lib/encoding/negotiate.ts";
+import { CODINGS } from "../../lib/encoding/negotiate.ts";
 import { bodySourceOf, withBodySource } from "../../lib/http/body_source.ts";
 
 const encoder = new TextEncoder();
