@@ -125,7 +125,7 @@ export function porticoLaunch(deno: string, plan: Plan): Launch {
     "--unstable-worker-options",
     "--allow-net",
     "--allow-read",
-    "--allow-env=PORT",
+    "--allow-env=PORT,DENO_TOKIO_MAX_IO_EVENTS_PER_TICK",
     "--allow-sys=networkInterfaces",
     "main.ts",
     ...["--root", plan.corpus, "--host", HOST, "--port", String(plan.port), "--quiet"],

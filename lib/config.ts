@@ -55,3 +55,12 @@ export const DEFAULT_HOST: string = OPTIONS.hostname.default;
 
 /** Default document root, resolved against the working directory. */
 export const DEFAULT_ROOT: string = OPTIONS.root.default;
+
+/**
+ * The variable Deno reads when it builds a runtime, for the most I/O events
+ * the runtime takes in one turn of its event loop (`runtime/tokio_util.rs`;
+ * Deno's default is 1024). With more ready sockets than about 128 in every
+ * turn, the same ones are served again and again while the others wait, so
+ * the serving workers' runtimes are built with a smaller batch.
+ */
+export const IO_EVENTS_VARIABLE = "DENO_TOKIO_MAX_IO_EVENTS_PER_TICK";

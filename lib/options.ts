@@ -309,6 +309,24 @@ export const OPTIONS = {
     limit: "simultaneous connections",
     excess: "new ones wait in the backlog",
   },
+  /**
+   * Connections the system queues for the listener while they wait to be
+   * accepted (the `listen(2)` backlog; Linux caps it at `net.core.somaxconn`).
+   */
+  listenBacklog: {
+    flag: "backlog",
+    group: "limits",
+    kind: "count",
+    default: 4096,
+    min: 1,
+    max: 65535,
+    placeholder: "N",
+    help: "Connections the system queues while they wait to be accepted; beyond it clients " +
+      "retry their connect",
+    meaning: "connections the system queues until they are accepted (at most `net.core.somaxconn`)",
+    limit: "connections waiting to be accepted",
+    excess: "the system drops the connect; the client retries",
+  },
   /** Most requests on one connection, after which it closes; 0 for no limit. */
   maxRequestsPerConnection: {
     flag: "max-requests",
@@ -369,6 +387,24 @@ export const OPTIONS = {
     meaning: "largest file kept in memory",
     limit: "largest cached file",
     excess: "sent from disk",
+  },
+  /**
+   * I/O events each serving worker's runtime takes per turn of its event
+   * loop (`DENO_TOKIO_MAX_IO_EVENTS_PER_TICK`, set for the workers). Deno's
+   * own default, 1024, lets about 128 busy connections be served turn after
+   * turn while the others wait for seconds; 128 or less keeps it fair.
+   */
+  ioEventsPerTick: {
+    flag: "io-events-per-tick",
+    group: "tuning",
+    kind: "count",
+    default: 64,
+    min: 1,
+    max: 1024,
+    placeholder: "N",
+    help: "I/O events a serving worker takes per turn of its event loop; lower keeps service " +
+      "fair under many connections",
+    meaning: "I/O events a serving worker takes per turn; at most 128 keeps many connections fair",
   },
   /** Size of each reused buffer that large files are sent through. */
   fileBufferBytes: {

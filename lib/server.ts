@@ -89,6 +89,7 @@ export function listen(options: ListenOptions): Server {
   const listener = Deno.listen({
     hostname: options.hostname,
     port: options.port,
+    tcpBacklog: options.limits?.listenBacklog ?? DEFAULT_LIMITS.listenBacklog,
     ...(options.reusePort ? { reusePort: true } : {}),
   });
   return new TcpServer(listener, options);

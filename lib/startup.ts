@@ -10,7 +10,7 @@
 import { authority } from "./address.ts";
 import { findApp } from "./app.ts";
 import { type CliOptions, HELP_TEXT, parseCli } from "./cli.ts";
-import { SERVER_NAME, VERSION } from "./config.ts";
+import { IO_EVENTS_VARIABLE, SERVER_NAME, VERSION } from "./config.ts";
 import { dirname, fromFileUrl, resolve } from "./deps.ts";
 import { UserError } from "./errors.ts";
 import { explainListenError } from "./listen_error.ts";
@@ -158,6 +158,7 @@ export async function run(args: readonly string[]): Promise<number> {
     const workers = options.workers === 1 ? "" : ` (${options.workers} workers)`;
     console.log(`${SERVER_NAME} ${VERSION} serving ${what}${workers}`);
     for (const url of reachableUrls(pool.addr)) console.log(`  ${url}`);
+    warnIoEvents(pool.ioEventsPerTick, options.tuning.ioEventsPerTick);
   } catch (error) {
     if (error instanceof UserError) {
       console.error(`${SERVER_NAME}: ${error.message}`);
@@ -169,6 +170,22 @@ export async function run(args: readonly string[]): Promise<number> {
   }
 
   return await serveUntilSignalled(pool);
+}
+
+/**
+ * Says, in one line on standard error, when the workers' runtimes were not
+ * built with the I/O batch asked for (the process may not set the variable).
+ *
+ * @param seen What the first worker reports.
+ * @param wanted `--io-events-per-tick`.
+ */
+function warnIoEvents(seen: string | null, wanted: number): void {
+  if (seen === String(wanted)) return;
+  console.error(
+    `${SERVER_NAME}: the workers keep ${IO_EVENTS_VARIABLE}=${seen ?? "1024 (Deno's default)"}: ` +
+      `allow the main thread to set it (--allow-env=PORT,${IO_EVENTS_VARIABLE}) for ` +
+      `--io-events-per-tick ${wanted}, or many connections are served unfairly`,
+  );
 }
 
 /**

@@ -7,7 +7,13 @@
  */
 
 import { authority } from "./address.ts";
-import { type Content, type Limits, SERVER_NAME, type Tuning } from "./config.ts";
+import {
+  type Content,
+  IO_EVENTS_VARIABLE,
+  type Limits,
+  SERVER_NAME,
+  type Tuning,
+} from "./config.ts";
 import { UserError } from "./errors.ts";
 import { firstLine, type Logger } from "./log.ts";
 
@@ -42,7 +48,13 @@ export type ToWorker =
 
 /** Messages from a worker to the main thread. */
 export type FromWorker =
-  | { readonly kind: "listening"; readonly hostname: string; readonly port: number }
+  | {
+    readonly kind: "listening";
+    readonly hostname: string;
+    readonly port: number;
+    /** The I/O batch its runtime was built with, as the worker sees the variable. */
+    readonly ioEventsPerTick: string | null;
+  }
   | { readonly kind: "failed"; readonly message: string; readonly exitCode: number }
   | { readonly kind: "stopped" };
 
@@ -52,7 +64,8 @@ export interface WorkerPermissions {
   readonly read: string[];
   /** The one address it may listen on. */
   readonly net: string[];
-  readonly env: false;
+  /** The one variable it may read: the I/O batch its runtime was built with. */
+  readonly env: string[];
   readonly run: false;
   readonly write: false;
   readonly ffi: false;
@@ -61,8 +74,30 @@ export interface WorkerPermissions {
 }
 
 /**
+ * Sets the I/O batch for the runtimes started from now on (each worker
+ * builds its own when it starts).
+ *
+ * @param events The batch (`Tuning.ioEventsPerTick`).
+ * @returns False when the process may not set the variable (no `--allow-env` for it).
+ *
+ * @example
+ * ```ts
+ * setWorkerIoEvents(64); // true under `deno task serve`
+ * ```
+ */
+export function setWorkerIoEvents(events: number): boolean {
+  try {
+    Deno.env.set(IO_EVENTS_VARIABLE, String(events));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * The sandbox of a serving worker: read the given paths (the root and the
- * application's folder), listen on its address, and nothing else.
+ * application's folder), listen on its address, read the one variable its
+ * runtime was built with, and nothing else.
  *
  * @param config What the worker serves.
  * @param readable The paths it must read.
@@ -71,7 +106,7 @@ export interface WorkerPermissions {
  * @example
  * ```ts
  * workerPermissions({ hostname: "0.0.0.0", port: 8000 }, ["/srv/www"]);
- * // { read: ["/srv/www"], net: ["0.0.0.0:8000"], env: false, run: false, ... }
+ * // { read: ["/srv/www"], net: ["0.0.0.0:8000"], env: [IO_EVENTS_VARIABLE], run: false, ... }
  * ```
  */
 export function workerPermissions(
@@ -81,7 +116,7 @@ export function workerPermissions(
   return {
     read: [...new Set(readable)],
     net: [authority({ transport: "tcp", hostname: config.hostname, port: config.port })],
-    env: false,
+    env: [IO_EVENTS_VARIABLE],
     run: false,
     write: false,
     ffi: false,
@@ -94,6 +129,8 @@ export function workerPermissions(
 export interface WorkerPool {
   /** The address they listen on (with the port the system picked for port 0). */
   readonly addr: Deno.NetAddr;
+  /** The I/O batch the first worker's runtime was built with, as it reports it (null: Deno's default). */
+  readonly ioEventsPerTick: string | null;
   /**
    * Resolves when every worker has stopped: after {@linkcode WorkerPool.stop},
    * or with the exit code 1 when a worker died.
@@ -126,6 +163,8 @@ export async function startWorkers(
   const workers: Worker[] = [];
   const died = Promise.withResolvers<number>();
   let stopping = false;
+  setWorkerIoEvents(config.tuning.ioEventsPerTick);
+  let ioEventsPerTick: string | null = null;
   const launch = async (port: number): Promise<Deno.NetAddr> => {
     const own: WorkerConfig = { ...config, port, reusePort: count > 1 };
     const worker = new Worker(new URL("./worker.ts", import.meta.url), {
@@ -134,7 +173,8 @@ export async function startWorkers(
       deno: { permissions: workerPermissions(own, readable) },
     });
     workers.push(worker);
-    const addr = await started(worker, own);
+    const { addr, ioEventsPerTick: seen } = await started(worker, own);
+    if (workers.length === 1) ioEventsPerTick = seen;
     // From here on, a worker that dies takes the server down with exit code
     // 1, for a process manager to restart: its share of the connections
     // would otherwise be lost without a word.
@@ -168,16 +208,20 @@ export async function startWorkers(
     for (const worker of workers) worker.terminate();
     return code;
   });
-  return { addr, finished, stop };
+  return { addr, ioEventsPerTick, finished, stop };
 }
 
-/** Sends the configuration and waits until the worker listens or fails. */
-function started(worker: Worker, config: WorkerConfig): Promise<Deno.NetAddr> {
+/** Sends the configuration and waits until the worker listens (its address and I/O batch) or fails. */
+function started(
+  worker: Worker,
+  config: WorkerConfig,
+): Promise<{ addr: Deno.NetAddr; ioEventsPerTick: string | null }> {
   return new Promise((resolve, reject) => {
     worker.onmessage = (event: MessageEvent<FromWorker>) => {
       const message = event.data;
       if (message.kind === "listening") {
-        resolve({ transport: "tcp", hostname: message.hostname, port: message.port });
+        const addr = { transport: "tcp" as const, hostname: message.hostname, port: message.port };
+        resolve({ addr, ioEventsPerTick: message.ioEventsPerTick });
       } else if (message.kind === "failed") {
         reject(new UserError(message.message, message.exitCode));
       }

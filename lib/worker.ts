@@ -9,7 +9,7 @@
  */
 
 import { loadApp } from "./app.ts";
-import { SERVER_NAME } from "./config.ts";
+import { IO_EVENTS_VARIABLE, SERVER_NAME } from "./config.ts";
 import { UserError } from "./errors.ts";
 import { type Site, site } from "./gateway.ts";
 import { explainListenError } from "./listen_error.ts";
@@ -90,11 +90,14 @@ function main(scope: WorkerScope): void {
       const result = await start(message.config);
       if ("addr" in result) {
         server = result;
-        scope.postMessage({
-          kind: "listening",
-          hostname: result.addr.hostname,
-          port: result.addr.port,
-        });
+        scope.postMessage(
+          {
+            kind: "listening",
+            hostname: result.addr.hostname,
+            port: result.addr.port,
+            ioEventsPerTick: Deno.env.get(IO_EVENTS_VARIABLE) ?? null,
+          } satisfies FromWorker,
+        );
       } else {
         scope.postMessage(result);
       }

@@ -135,6 +135,9 @@ for (const { args, vars, expect } of ACCEPTED) {
 
 const REJECTED: Array<{ args: string[]; vars?: Record<string, string>; message: string }> = [
   { args: ["--port", "abc"], message: "--port must be a number from 0 to 65535" },
+  { args: ["--io-events-per-tick", "abc"], message: "--io-events-per-tick must be" },
+  { args: ["--io-events-per-tick", "0"], message: "--io-events-per-tick must be" },
+  { args: ["--backlog", "100000"], message: "--backlog must be" },
   { args: ["--compress", "deflate"], message: "--compress must list codings from br, zstd, gzip" },
   { args: ["--compress", "gzip,"], message: "--compress must list codings" },
   { args: ["--compress", "gzip,gzip"], message: "--compress names a coding more than once" },

@@ -42,12 +42,14 @@ const LIMIT_KEYS: (keyof Limits)[] = [
   "idleTimeoutMs",
   "bodyTimeoutMs",
   "maxConnections",
+  "listenBacklog",
   "maxRequestsPerConnection",
   "shutdownTimeoutMs",
 ];
 const TUNING_KEYS: (keyof Tuning)[] = [
   "cacheBytes",
   "cacheFileBytes",
+  "ioEventsPerTick",
   "fileBufferBytes",
   "fileBuffers",
 ];
