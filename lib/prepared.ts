@@ -147,44 +147,53 @@ function fieldsOf(head: RequestHead): Pick<Headers, "get"> {
   };
 }
 
+/** The prepared responses for one value of the `Connection` field. */
+interface Variant {
+  get: Uint8Array | null;
+  notModified: Uint8Array | null;
+}
+
 /**
- * One cached representation's responses as bytes. Those for keep-alive HTTP/1.1 (no
- * `Connection` field) are built once a second, when `Date` changes, and
- * shared; the rarer `close` and HTTP/1.0 variants are built per request.
+ * One cached representation's responses as bytes, built once a second (when
+ * `Date` changes) for each value of `Connection` the loop asks for (none
+ * for keep-alive HTTP/1.1, `close`, and `keep-alive` for HTTP/1.0) and
+ * shared until then.
  */
 class PreparedFile {
   readonly #file: CachedRepresentation;
   #date = "";
   #server = "";
-  #get: Uint8Array | null = null;
-  #notModified: Uint8Array | null = null;
+  #variants = new Map<string, Variant>();
 
   constructor(file: CachedRepresentation) {
     this.#file = file;
   }
 
   response(kind: PreparedKind, connection: string, server: string): Prepared {
-    if (connection !== "") return this.#build(kind, connection, server);
     const date = httpDate();
     if (date !== this.#date || server !== this.#server) {
       this.#date = date;
       this.#server = server;
-      this.#get = null;
-      this.#notModified = null;
+      this.#variants.clear();
+    }
+    let variant = this.#variants.get(connection);
+    if (variant === undefined) {
+      variant = { get: null, notModified: null };
+      this.#variants.set(connection, variant);
     }
     const size = this.#file.body.length;
     if (kind === "not-modified") {
-      this.#notModified ??= this.#build(kind, "", server).bytes;
-      return { bytes: this.#notModified, status: 304, bodyBytes: 0 };
+      variant.notModified ??= this.#build(kind, connection, server).bytes;
+      return { bytes: variant.notModified, status: 304, bodyBytes: 0 };
     }
-    this.#get ??= this.#build("get", "", server).bytes;
+    const get = variant.get ??= this.#build("get", connection, server).bytes;
     if (kind === "head") {
-      return { bytes: this.#get.subarray(0, this.#get.length - size), status: 200, bodyBytes: 0 };
+      return { bytes: get.subarray(0, get.length - size), status: 200, bodyBytes: 0 };
     }
-    return { bytes: this.#get, status: 200, bodyBytes: size };
+    return { bytes: get, status: 200, bodyBytes: size };
   }
 
-  #build(kind: PreparedKind, connection: string, server: string): Prepared {
+  #build(kind: "get" | "not-modified", connection: string, server: string): Prepared {
     const file = this.#file;
     const framing: Array<[string, string]> = [];
     if (kind !== "not-modified") framing.push(["content-length", String(file.body.length)]);
@@ -200,7 +209,6 @@ class PreparedFile {
       return { bytes: encodeLatin1(head), status: 304, bodyBytes: 0 };
     }
     const head = encodeLatin1(serializeHead(200, "OK", file.headers, framing, server));
-    if (kind === "head") return { bytes: head, status: 200, bodyBytes: 0 };
     const bytes = new Uint8Array(head.length + file.body.length);
     bytes.set(head);
     bytes.set(file.body, head.length);

@@ -195,22 +195,30 @@ Deno.test("serveConnection() answers a cached GET in one write, without the hand
   });
 });
 
-Deno.test("preparedShortcut() reuses its bytes within a second and carries the current Date", async () => {
+Deno.test("preparedShortcut() reuses its bytes within a second, for every Connection, with the current Date", async () => {
   await withTempDir({ "a.txt": "hello" }, async (root) => {
     const site = staticSite(root);
     await (await warm(site, "/a.txt")).body?.cancel();
     const shortcut = preparedShortcut(site.cache!, site.negotiate);
     const get = headOf("GET /a.txt HTTP/1.1\r\nHost: a\r\n\r\n");
     const head = headOf("HEAD /a.txt HTTP/1.1\r\nHost: a\r\n\r\n");
-    // Retried if a second boundary falls between the two calls.
-    for (let attempt = 0; attempt < 3; attempt++) {
+    // Retried if a second boundary falls between the calls.
+    attempts: for (let attempt = 0; attempt < 3; attempt++) {
       const date = httpDate();
-      const first = shortcut(get, "", SERVER)!;
-      const second = shortcut(get, "", SERVER)!;
-      if (httpDate() !== date) continue;
-      assert(first.bytes === second.bytes, "one buffer is shared within the second");
-      assertStringIncludes(String.fromCharCode(...first.bytes), `\r\ndate: ${date}\r\n`);
-      assertEquals(shortcut(head, "", SERVER)!.bytes.buffer, first.bytes.buffer);
+      // Each value of Connection the loop asks for: keep-alive 1.1, close, keep-alive 1.0.
+      for (const connection of ["", "close", "keep-alive"]) {
+        const first = shortcut(get, connection, SERVER)!;
+        const second = shortcut(get, connection, SERVER)!;
+        if (httpDate() !== date) continue attempts;
+        assert(
+          first.bytes === second.bytes,
+          `one buffer is shared within the second: ${connection}`,
+        );
+        const text = String.fromCharCode(...first.bytes);
+        assertStringIncludes(text, `\r\ndate: ${date}\r\n`);
+        if (connection !== "") assertStringIncludes(text, `\r\nconnection: ${connection}\r\n`);
+        assertEquals(shortcut(head, connection, SERVER)!.bytes.buffer, first.bytes.buffer);
+      }
       return;
     }
     throw new Error("three second boundaries in a row");
