@@ -43,10 +43,20 @@ export class UsageError extends Error {
 }
 
 /** The servers `--servers` can name; "base" comes with `--base`. */
-const PEER_KEYS = ["ours", "nginx", "python", "deno"] as const satisfies readonly ServerKey[];
+const PEER_KEYS = [
+  "ours",
+  "nginx",
+  "python",
+  "deno",
+  "caddy",
+  "bun",
+  "serve",
+  "http-server",
+] as const satisfies readonly ServerKey[];
 
 /** The usage text printed by `--help`. */
-export const USAGE = `portico benchmark: portico against nginx, python http.server and Deno.serve
+export const USAGE = `portico benchmark: portico against nginx, python http.server, Deno.serve,
+caddy, Bun.serve, serve and http-server
 
 Usage: deno run -A bench/bench.ts [OPTIONS]
 
@@ -67,7 +77,9 @@ Options:
   -h, --help          Show this help and exit
 
 It needs --allow-all: Deno lets a program read /proc/<pid> of another Deno process only with
-every permission. When wrk or nginx is missing it runs apt-get install (not with --smoke).`;
+every permission. When wrk, nginx or caddy is missing it runs apt-get install, and it installs
+Bun, serve and http-server with npm into /tmp/portico-bench-peers (not with --smoke); a peer that
+cannot be had is skipped. Servers run on CPU 0 and wrk on CPU 1 (taskset) when taskset is there.`;
 
 const VALUE_FLAGS = ["servers", "base", "scenarios", "rounds", "duration", "warmup", "out"];
 const SWITCHES = ["smoke", "help"];

@@ -37,6 +37,11 @@ export interface RunRecord {
   readonly summary: WrkSummary | null;
   /** CPU time of the server's process tree over the run, ms; null when not read. */
   readonly cpuMs: number | null;
+  /**
+   * Largest resident memory of the server's process tree read during the run
+   * (every 250 ms), KiB; null or absent when not read.
+   */
+  readonly peakRssKiB?: number | null;
   /** Why it failed, or null. */
   readonly error: string | null;
 }
@@ -112,6 +117,8 @@ export interface BenchResults {
   readonly servers: readonly ServerKey[];
   /** The revision "base" ran from, as given and as a commit; null without `--base`. */
   readonly base: { readonly rev: string; readonly commit: string } | null;
+  /** Where servers and wrk ran: the CPUs they were pinned to, or why they were not. */
+  readonly pinning: string;
   /** Servers asked for that could not run, with the reason. */
   readonly skipped: ReadonlyArray<{ readonly server: ServerKey; readonly reason: string }>;
   readonly runs: readonly RunRecord[];
@@ -190,6 +197,8 @@ interface Medians {
   readonly bytesPerResponse: number | null;
   /** The server's CPU time per response, µs. */
   readonly cpuUsPerResponse: number | null;
+  /** The server's peak resident memory during a run, KiB. */
+  readonly peakRssKiB: number | null;
 }
 
 /**
@@ -219,6 +228,7 @@ export function medians(
     errors: per((summary) => totalErrors(summary.errors)),
     bytesPerResponse: per((summary) => summary.bytes / summary.requests),
     cpuUsPerResponse: median(cpu),
+    peakRssKiB: median(mine.flatMap((run) => run.summary === null ? [] : run.peakRssKiB ?? [])),
   };
 }
 
@@ -255,6 +265,13 @@ function mainColumns(results: BenchResults): Column<string>[] {
       columns.push({
         title: `${label} errors`,
         cell: (server) => show(server, (m) => groupThousands(m.errors ?? 0)),
+      });
+    }
+    if (LOAD_SCENARIOS[key].peakRss) {
+      columns.push({
+        title: `${label} peak RSS (MiB)`,
+        cell: (server) =>
+          show(server, (m) => m.peakRssKiB === null ? "n/a" : significant(m.peakRssKiB / 1024)),
       });
     }
   }
@@ -449,10 +466,17 @@ function legend(results: BenchResults): string[] {
     const accept = s.acceptEncoding === null
       ? ""
       : ` with \`Accept-Encoding: ${s.acceptEncoding}\``;
+    const setting = [
+      ...(s.pinned ? [] : ["neither server nor wrk pinned to a CPU"]),
+      ...(s.openFiles === null
+        ? []
+        : [`wrk and servers started with \`ulimit -n ${s.openFiles}\` (or the hard limit)`]),
+    ].map((text) => `, ${text}`).join("");
     return `- ${s.label}: \`wrk -t${s.threads} -c${s.connections}\` GET ${s.path}${header}` +
-      `${accept}${who}; ` +
+      `${accept}${who}${setting}; ` +
       (s.metric === "rps" ? "requests/s" : "GB/s (10⁹ bytes read per second)") +
       (s.p99 ? ", p99 latency and errors per round" : "") +
+      (s.peakRss ? ", and the server's peak RSS during the run (read every 250 ms)" : "") +
       (s.acceptEncoding === null ? "" : COMPRESSED_EXTRAS) + ".";
   });
 }
@@ -508,6 +532,39 @@ function compressionTable(results: BenchResults): string[] {
     "",
     "Bytes read per response (head included) and the server's CPU time per response, medians " +
     "over the rounds; in the ratio rows lower is better.",
+    "",
+    table(header, [...rows, ...pairs]),
+    "",
+  ];
+}
+
+/**
+ * Every wrk scenario's server CPU time per response, per server, then the
+ * ratios of each portico against each peer. Empty when no scenario has a reading.
+ */
+function cpuTable(results: BenchResults): string[] {
+  const of = (key: LoadKey, server: ServerKey) =>
+    medians(results.runs, key, server)?.cpuUsPerResponse ?? null;
+  const keys = results.scenarios.filter(isLoadKey).filter((key) =>
+    results.servers.some((server) => of(key, server) !== null)
+  );
+  if (keys.length === 0) return [];
+  const number = (value: number | null) => value === null ? "—" : significant(value);
+  const header = ["Server", ...keys.map((key) => `${LOAD_SCENARIOS[key].label} µs`)];
+  const rows = results.servers.map((server) => [
+    serverLabel(server, results.base),
+    ...keys.map((key) => number(of(key, server))),
+  ]);
+  const pairs = ratioPairs(results.servers).map(([a, b]) => [
+    `${a} ÷ ${PORTICO.includes(b) ? b : serverLabel(b, results.base)}`,
+    ...keys.map((key) => ratio(of(key, a), of(key, b))),
+  ]);
+  return [
+    "## Server CPU per request (µs)",
+    "",
+    "User plus system CPU time of the server's process tree over each measured run (from " +
+    "`/proc/PID/stat`, in 10 ms ticks) ÷ its responses, median over the rounds; wrk's own " +
+    "CPU is not counted. In the ratio rows lower is better.",
     "",
     table(header, [...rows, ...pairs]),
     "",
@@ -571,7 +628,7 @@ export function formatReport(results: BenchResults): string {
     "per server and scenario " +
     (results.warmupS > 0 ? `after a ${results.warmupS} s warm-up` : "without warm-up") +
     ", servers alternated between rounds, median reported. Load generator and servers share " +
-    "this machine's CPUs, all traffic on 127.0.0.1.",
+    `this machine's CPUs, all traffic on 127.0.0.1; ${results.pinning}.`,
     "",
     main,
     "",
@@ -581,6 +638,7 @@ export function formatReport(results: BenchResults): string {
       ratios,
       "",
     ]),
+    ...cpuTable(results),
     ...compressionTable(results),
     ...hashingTable(results),
     "## Scenarios",

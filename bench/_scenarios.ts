@@ -7,7 +7,17 @@
  */
 
 /** The servers, in table order. "base" is portico at another revision, run only with `--base`. */
-export const SERVER_KEYS = ["ours", "base", "nginx", "python", "deno"] as const;
+export const SERVER_KEYS = [
+  "ours",
+  "base",
+  "nginx",
+  "python",
+  "deno",
+  "caddy",
+  "bun",
+  "serve",
+  "http-server",
+] as const;
 
 /** One of {@linkcode SERVER_KEYS}. */
 export type ServerKey = typeof SERVER_KEYS[number];
@@ -22,6 +32,10 @@ export const SERVER_LABELS = {
   nginx: "nginx",
   python: "python http.server",
   deno: "Deno.serve file handler",
+  caddy: "caddy file-server",
+  bun: "Bun.serve file handler",
+  serve: "serve (node)",
+  "http-server": "http-server (node)",
 } as const satisfies Record<ServerKey, string>;
 
 /** One wrk load: which file, how many connections, what to report. */
@@ -49,6 +63,18 @@ export interface LoadScenario {
   readonly workers: number;
   /** The servers it compares. */
   readonly servers: readonly ServerKey[];
+  /**
+   * Whether the server runs on CPU 0 and wrk on CPU 1 (`taskset -c`); false
+   * where the server has workers for both CPUs.
+   */
+  readonly pinned: boolean;
+  /**
+   * Open files allowed to wrk and the server (`ulimit -n` in a bash wrapper),
+   * or null for the limit this process passes on.
+   */
+  readonly openFiles: number | null;
+  /** Whether the server's peak resident memory during the run is reported. */
+  readonly peakRss: boolean;
 }
 
 function load(
@@ -64,8 +90,11 @@ function load(
     header: "none",
     acceptEncoding: null,
     workers: 1,
+    pinned: true,
+    openFiles: null,
+    peakRss: false,
   } as const;
-  return { label, path, metric, ...base, servers: SERVER_KEYS, ...more };
+  return { label, path, metric, ...base, servers: BROAD, ...more };
 }
 
 /** The wrk scenarios' names in table order (object keys such as "304" would sort first). */
@@ -79,6 +108,7 @@ export const LOAD_KEYS = [
   "100m",
   "304",
   "1000conn",
+  "10kconn",
   "close",
   "workers",
 ] as const;
@@ -89,19 +119,33 @@ export type LoadKey = typeof LOAD_KEYS[number];
 /** What the compressed scenarios accept, as a browser would (gzip first, to show it is not a preference). */
 export const ACCEPT_COMPRESSED = "gzip, br";
 
-/** The servers that compress: python's http.server and the Deno.serve peer do not. */
+/**
+ * The servers that compress: python's http.server, the Deno.serve and Bun.serve
+ * peers and http-server do not; caddy and serve would, but are left out (their
+ * compression is not configured like nginx's, and their time is spent elsewhere).
+ */
 const COMPRESSING: readonly ServerKey[] = ["ours", "base", "nginx"];
+
+/**
+ * The servers of most scenarios. The other peers run only the scenarios in
+ * {@linkcode EVERY_SERVER}'s: python's http.server, serve and http-server are
+ * slow, and a default run must stay under 30 minutes.
+ */
+const BROAD: readonly ServerKey[] = ["ours", "base", "nginx", "deno"];
+
+/** Every server: 12 B, 4 KiB and 1 MiB compare them all. */
+const EVERY_SERVER: readonly ServerKey[] = SERVER_KEYS;
 
 /** The wrk scenarios. */
 export const LOAD_SCENARIOS: Readonly<Record<LoadKey, LoadScenario>> = {
-  "12b": load("12 B", "/12b", "rps"),
-  "4k": load("4 KiB", "/4k.html", "rps"),
+  "12b": load("12 B", "/12b", "rps", { servers: EVERY_SERVER }),
+  "4k": load("4 KiB", "/4k.html", "rps", { servers: EVERY_SERVER }),
   "4k-gzip": load("4 KiB compressed", "/4k.html", "rps", {
     acceptEncoding: ACCEPT_COMPRESSED,
     servers: COMPRESSING,
   }),
   "64k": load("64 KiB", "/64k.bin", "rps"),
-  "1m": load("1 MiB", "/1m.bin", "gbps"),
+  "1m": load("1 MiB", "/1m.bin", "gbps", { servers: EVERY_SERVER }),
   // Each response compresses 1 MiB afresh: a few connections keep the server busy.
   "1m-js-gzip": load("1 MiB JS compressed", "/1m.js", "rps", {
     connections: 8,
@@ -111,12 +155,22 @@ export const LOAD_SCENARIOS: Readonly<Record<LoadKey, LoadScenario>> = {
   "100m": load("100 MiB", "/100m.bin", "gbps", { connections: 4 }),
   "304": load("304", "/4k.html", "rps", { header: "validator" }),
   "1000conn": load("1,000 conn", "/4k.html", "rps", { connections: 1000, p99: true }),
+  // One wrk thread (on its own CPU) drives all 10,000 connections; each side needs a descriptor
+  // per connection, more than the usual soft limit of 1,024.
+  "10kconn": load("10,000 conn", "/4k.html", "rps", {
+    connections: 10_000,
+    p99: true,
+    openFiles: 65_536,
+    peakRss: true,
+    servers: ["ours", "base", "nginx"],
+  }),
   close: load("Connection: close", "/12b", "rps", { header: "close" }),
   workers: load("2 workers", "/12b", "rps", {
     threads: 2,
     connections: 100,
     workers: 2,
     servers: ["ours", "base", "nginx"],
+    pinned: false,
   }),
 };
 

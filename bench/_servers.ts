@@ -23,6 +23,18 @@ export interface Tools {
   readonly nginx: string | null;
   /** python3, for `-m http.server`. */
   readonly python: string | null;
+  /** taskset (util-linux), to pin servers and wrk to CPUs. */
+  readonly taskset: string | null;
+  /** caddy. */
+  readonly caddy: string | null;
+  /** node, which runs serve and http-server. */
+  readonly node: string | null;
+  /** Bun's executable (installed from npm by `_peers.ts`). */
+  readonly bun: string | null;
+  /** serve's script (installed from npm by `_peers.ts`). */
+  readonly serve: string | null;
+  /** http-server's script (installed from npm by `_peers.ts`). */
+  readonly httpServer: string | null;
 }
 
 /**
@@ -55,6 +67,12 @@ export function findTools(): Tools {
     wrk: which("wrk"),
     nginx: which("nginx"),
     python: which("python3"),
+    taskset: which("taskset"),
+    caddy: which("caddy"),
+    node: which("node"),
+    bun: null,
+    serve: null,
+    httpServer: null,
   };
 }
 
@@ -105,6 +123,8 @@ export interface Launch {
   readonly args: string[];
   /** Its working directory. */
   readonly cwd: string;
+  /** Extra environment variables. */
+  readonly env?: Record<string, string>;
 }
 
 /**
@@ -199,7 +219,7 @@ worker_processes ${plan.workers};
 worker_rlimit_nofile 65536;
 pid "${plan.prefix}/nginx.pid";
 error_log "${plan.prefix}/error.log" warn;
-events { worker_connections 8192; }
+events { worker_connections 16384; }
 http {
   access_log off;
   sendfile on;
@@ -250,7 +270,76 @@ export async function launchFor(tools: Tools, plan: Plan): Promise<Launch> {
       const args = ["-c", `${prefix}/nginx.conf`, "-p", `${prefix}/`, "-e", `${prefix}/error.log`];
       return { command: nginx, args, cwd: prefix };
     }
+    case "caddy": {
+      // No `encode` directive: caddy answers every request uncompressed, as the identity
+      // scenarios' peers do; no access log unless asked for.
+      const args = ["file-server", "--root", corpus, "--listen", `${HOST}:${port}`];
+      // Its autosaved configuration goes into the prefix, not the user's home.
+      return {
+        command: tools.caddy ?? "caddy",
+        args,
+        cwd: prefix,
+        env: { XDG_CONFIG_HOME: prefix },
+      };
+    }
+    case "bun":
+      return {
+        command: tools.bun ?? "bun",
+        args: ["bun_file_server.js", corpus, `${port}`],
+        cwd: `${REPO}bench`,
+      };
+    case "serve": {
+      // No request log (nginx has none), no clipboard; it compresses only when asked to.
+      const args = [tools.serve ?? "serve", "-L", "-n", "-l", `tcp://${HOST}:${port}`, corpus];
+      return { command: tools.node ?? "node", args, cwd: prefix };
+    }
+    case "http-server": {
+      const args = [tools.httpServer ?? "http-server", "-p", `${port}`, "-a", HOST, "-s", corpus];
+      return { command: tools.node ?? "node", args, cwd: prefix };
+    }
   }
+}
+
+/** How a process is placed: on which CPUs, with how many open files. */
+export interface Placement {
+  /** `taskset -c` CPU list, or null to run anywhere. */
+  readonly cpus: string | null;
+  /** `ulimit -n` set by a bash wrapper before exec, or null to inherit this process's limit. */
+  readonly openFiles: number | null;
+}
+
+/**
+ * A command line wrapped so the process runs on the given CPUs with the
+ * given descriptor limit. Both wrappers exec the command, so its pid is the
+ * one spawned and a multi-process server's children inherit both settings.
+ * When the limit cannot be raised that far, the hard limit is used.
+ *
+ * @param command The executable.
+ * @param args Its arguments.
+ * @param placement CPUs and open files.
+ * @param taskset The taskset executable, or null: then no pinning.
+ * @returns The wrapped executable and arguments.
+ *
+ * @example
+ * ```ts
+ * placed("wrk", ["-t1"], { cpus: "1", openFiles: null }, "/usr/bin/taskset");
+ * // { command: "/usr/bin/taskset", args: ["-c", "1", "wrk", "-t1"] }
+ * ```
+ */
+export function placed(
+  command: string,
+  args: readonly string[],
+  placement: Placement,
+  taskset: string | null,
+): { command: string; args: string[] } {
+  let line = [command, ...args];
+  if (placement.cpus !== null && taskset !== null) line = [taskset, "-c", placement.cpus, ...line];
+  if (placement.openFiles !== null) {
+    const n = placement.openFiles;
+    const script = `ulimit -n ${n} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"`;
+    line = ["bash", "-c", script, "bash", ...line];
+  }
+  return { command: line[0], args: line.slice(1) };
 }
 
 /** The file every corpus has, fetched to tell that a server is ready. */
@@ -298,7 +387,7 @@ export async function startServer(
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...launch.env },
     signal,
   }).spawn();
   const tail = { text: "" };

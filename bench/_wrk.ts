@@ -5,7 +5,7 @@
  * @module
  */
 
-import { capture } from "./_servers.ts";
+import { capture, placed, type Placement } from "./_servers.ts";
 
 /** Marks the line the Lua hook prints, so wrk's own summary can be ignored. */
 const MARK = "PORTICO_WRK ";
@@ -62,6 +62,8 @@ export interface WrkRequest {
   readonly headers: readonly string[];
   /** Path of the file holding {@linkcode DONE_SCRIPT}. */
   readonly script: string;
+  /** wrk's CPUs and open files; omitted: anywhere, with this process's limit. */
+  readonly placement?: Placement;
 }
 
 /**
@@ -89,6 +91,7 @@ export function parseWrkSummary(stdout: string): WrkSummary {
  * @param wrk The wrk executable.
  * @param request What to run.
  * @param signal Aborting it stops wrk (Ctrl-C of the whole run).
+ * @param taskset The taskset executable for `request.placement`'s CPUs, or null: no pinning.
  * @returns The totals.
  * @throws {Error} With wrk's last words when it printed no summary.
  */
@@ -96,6 +99,7 @@ export async function runWrk(
   wrk: string,
   request: WrkRequest,
   signal: AbortSignal,
+  taskset: string | null = null,
 ): Promise<WrkSummary> {
   const args = [
     `-t${request.threads}`,
@@ -109,7 +113,11 @@ export async function runWrk(
     request.url,
   ];
   const limit = AbortSignal.timeout(request.seconds * 1000 + 15_000);
-  const { stdout, stderr } = await capture(wrk, args, { signal: AbortSignal.any([signal, limit]) });
+  const placement = request.placement ?? { cpus: null, openFiles: null };
+  const line = placed(wrk, args, placement, taskset);
+  const { stdout, stderr } = await capture(line.command, line.args, {
+    signal: AbortSignal.any([signal, limit]),
+  });
   try {
     return parseWrkSummary(stdout);
   } catch {

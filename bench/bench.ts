@@ -26,6 +26,7 @@
 import { writeCorpus } from "./_corpus.ts";
 import { measureHashing } from "./_hashing.ts";
 import { closeAll, freePort, get, holdConnections } from "./_http.ts";
+import { preparePeers } from "./_peers.ts";
 import { type BenchOptions, parseOptions, USAGE, UsageError } from "./_options.ts";
 import {
   type BenchResults,
@@ -43,6 +44,7 @@ import {
   isLoadKey,
   LOAD_SCENARIOS,
   type LoadKey,
+  type LoadScenario,
   PORTICO,
   SERVER_LABELS,
   type ServerKey,
@@ -54,6 +56,8 @@ import {
   clockTicksPerSecond,
   findTools,
   launchFor,
+  placed,
+  type Placement,
   READY_PATH,
   removeWorktree,
   REPO,
@@ -98,8 +102,25 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** The server's CPU while pinned; wrk gets the other one. */
+const SERVER_CPU = "0";
+const WRK_CPU = "1";
+
+/** Where a scenario's server runs; memory and start-up readings use the pinned default. */
+function serverPlacement(scenario?: LoadScenario): Placement {
+  return {
+    cpus: scenario?.pinned === false ? null : SERVER_CPU,
+    openFiles: scenario?.openFiles ?? null,
+  };
+}
+
 /** Starts a server on a free port with its own prefix directory. */
-async function start(context: Context, key: ServerKey, workers: number): Promise<Server> {
+async function start(
+  context: Context,
+  key: ServerKey,
+  workers: number,
+  placement: Placement = serverPlacement(),
+): Promise<Server> {
   const port = freePort();
   const prefix = await Deno.makeTempDir({ dir: context.tmp, prefix: `${key}-` });
   await Deno.chmod(prefix, 0o755); // nginx's workers drop root privileges
@@ -111,7 +132,9 @@ async function start(context: Context, key: ServerKey, workers: number): Promise
     prefix,
     checkout: context.checkouts[key] ?? REPO,
   };
-  return await startServer(await launchFor(context.tools, plan), port, context.signal);
+  const launch = await launchFor(context.tools, plan);
+  const line = placed(launch.command, launch.args, placement, context.tools.taskset);
+  return await startServer({ ...launch, ...line }, port, context.signal);
 }
 
 // ---------------------------------------------------------------------------
@@ -163,8 +186,17 @@ async function measure(
   server: Server,
   headers: readonly string[],
   seconds: number,
-): Promise<Pick<RunRecord, "summary" | "cpuMs" | "error">> {
+): Promise<Pick<RunRecord, "summary" | "cpuMs" | "peakRssKiB" | "error">> {
   const scenario = LOAD_SCENARIOS[key];
+  let peakRssKiB: number | null = null;
+  const sampleRss = () => {
+    try {
+      peakRssKiB = Math.max(peakRssKiB ?? 0, treeRssKiB(server.pid));
+    } catch {
+      // Not readable now; the other samples count.
+    }
+  };
+  const sampler = scenario.peakRss ? setInterval(sampleRss, 250) : undefined;
   const cpu = () => {
     try {
       return treeCpuMs(server.pid, context.ticks);
@@ -174,29 +206,34 @@ async function measure(
   };
   try {
     const before = cpu();
-    const summary = await runWrk(context.tools.wrk, {
-      url: `http://127.0.0.1:${server.port}${scenario.path}`,
-      threads: scenario.threads,
-      connections: scenario.connections,
-      seconds,
-      headers,
-      script: `${context.tmp}/done.lua`,
-    }, context.signal);
+    const summary = await runWrk(
+      context.tools.wrk,
+      {
+        url: `http://127.0.0.1:${server.port}${scenario.path}`,
+        threads: scenario.threads,
+        connections: scenario.connections,
+        seconds,
+        headers,
+        script: `${context.tmp}/done.lua`,
+        placement: { cpus: scenario.pinned ? WRK_CPU : null, openFiles: scenario.openFiles },
+      },
+      context.signal,
+      context.tools.taskset,
+    );
     const after = cpu();
     const cpuMs = before === null || after === null ? null : after - before;
+    const failed = { summary: null, cpuMs: null, peakRssKiB: null };
     if (summary.requests === 0) {
-      return {
-        summary: null,
-        cpuMs: null,
-        error: `no response (${totalErrors(summary.errors)} errors)`,
-      };
+      return { ...failed, error: `no response (${totalErrors(summary.errors)} errors)` };
     }
     if (scenario.header === "validator" && summary.bytes / summary.requests > 1024) {
-      return { summary: null, cpuMs: null, error: "responses carried bodies: not answered 304" };
+      return { ...failed, error: "responses carried bodies: not answered 304" };
     }
-    return { summary, cpuMs, error: null };
+    return { summary, cpuMs, peakRssKiB, error: null };
   } catch (error) {
-    return { summary: null, cpuMs: null, error: message(error) };
+    return { summary: null, cpuMs: null, peakRssKiB: null, error: message(error) };
+  } finally {
+    clearInterval(sampler);
   }
 }
 
@@ -219,7 +256,7 @@ async function runScenario(
   try {
     for (const name of servers) {
       try {
-        const server = await start(context, name, scenario.workers);
+        const server = await start(context, name, scenario.workers, serverPlacement(scenario));
         started.push(server);
         ready.set(name, { server, headers: await scenarioHeaders(key, name, server, findings) });
       } catch (error) {
@@ -235,10 +272,15 @@ async function runScenario(
       const shift = (round - 1) % servers.length;
       for (const name of [...servers.slice(shift), ...servers.slice(0, shift)]) {
         const entry = ready.get(name);
-        const { summary, cpuMs, error } = entry === undefined
-          ? { summary: null, cpuMs: null, error: failed.get(name) ?? "not started" }
+        const { summary, cpuMs, peakRssKiB, error } = entry === undefined
+          ? {
+            summary: null,
+            cpuMs: null,
+            peakRssKiB: null,
+            error: failed.get(name) ?? "not started",
+          }
           : await measure(context, key, entry.server, entry.headers, durationS);
-        records.push({ scenario: key, server: name, round, summary, cpuMs, error });
+        records.push({ scenario: key, server: name, round, summary, cpuMs, peakRssKiB, error });
         const rate = summary === null
           ? `failed: ${error}`
           : scenario.metric === "rps"
@@ -314,6 +356,13 @@ async function measureStartup(context: Context): Promise<StartupRecord[]> {
 // ---------------------------------------------------------------------------
 // The run
 
+/** The version in the package.json above an npm package's script. */
+async function npmVersion(script: string): Promise<string> {
+  const dir = script.replace(/\/(bin|build)\/[^/]+$/, "");
+  const json = await Deno.readTextFile(`${dir}/package.json`).catch(() => "{}");
+  return JSON.parse(json).version ?? "unknown";
+}
+
 /** The machine and versions, for the report's header. */
 async function describeMachine(tools: Tools): Promise<MachineInfo> {
   const read = (path: string) => Deno.readTextFile(path).catch(() => "");
@@ -333,6 +382,11 @@ async function describeMachine(tools: Tools): Promise<MachineInfo> {
       `nginx ${await version(tools.nginx, ["-v"], /nginx\/(\S+)/)}`,
       `wrk ${await version(tools.wrk, ["-v"], /^wrk (\S+)/m)}`,
       `Python ${await version(tools.python, ["--version"], /Python (\S+)/)}`,
+      `caddy ${await version(tools.caddy, ["version"], /^v?(\S+)/)}`,
+      `Bun ${await version(tools.bun, ["--version"], /^(\S+)/)}`,
+      `Node.js ${await version(tools.node, ["--version"], /^v?(\S+)/)}`,
+      `serve ${tools.serve === null ? "not found" : await npmVersion(tools.serve)}`,
+      `http-server ${tools.httpServer === null ? "not found" : await npmVersion(tools.httpServer)}`,
     ].join(", "),
   };
 }
@@ -340,7 +394,7 @@ async function describeMachine(tools: Tools): Promise<MachineInfo> {
 /** Every selected measurement, in table order. */
 async function measureAll(
   context: Context,
-  header: Pick<BenchResults, "command" | "base" | "skipped">,
+  header: Pick<BenchResults, "command" | "base" | "skipped" | "pinning">,
 ): Promise<BenchResults> {
   const { options, servers, tmp } = context;
   const large = options.scenarios.includes("100m") || options.scenarios.includes("hash");
@@ -450,11 +504,19 @@ export async function main(args: readonly string[]): Promise<number> {
   }
   const missing = (server: ServerKey) =>
     server === "nginx" && tools.nginx === null || server === "python" && tools.python === null;
-  const skipped = options.servers.filter(missing).map((server) => ({
-    server,
-    reason: `${server === "nginx" ? "nginx" : "python3"} not found${why === "" ? "" : `: ${why}`}`,
-  }));
-  const servers = options.servers.filter((server) => !missing(server));
+  const peers = await preparePeers(tools, options.servers, !options.smoke, progress);
+  const skipped = [
+    ...options.servers.filter(missing).map((server) => ({
+      server,
+      reason: `${server === "nginx" ? "nginx" : "python3"} not found${
+        why === "" ? "" : `: ${why}`
+      }`,
+    })),
+    ...peers.skipped,
+  ];
+  const servers = options.servers.filter((server) =>
+    !skipped.some((entry) => entry.server === server)
+  );
   for (const { server, reason } of skipped) progress(`${server}: not run (${reason})`);
 
   const tmp = await Deno.makeTempDir({ prefix: "portico-bench-" });
@@ -492,14 +554,18 @@ export async function main(args: readonly string[]): Promise<number> {
     const context = {
       options,
       servers,
-      tools: { ...tools, wrk },
+      tools: { ...peers.tools, wrk },
       tmp,
       checkouts,
       signal: abort.signal,
       ticks: await clockTicksPerSecond(),
     };
     const command = ["deno", "run", "-A", "bench/bench.ts", ...args].join(" ");
-    const results = await measureAll(context, { command, base, skipped });
+    const pinning = tools.taskset === null
+      ? "unpinned: taskset not found"
+      : `servers on CPU ${SERVER_CPU} and wrk on CPU ${WRK_CPU} (taskset -c), ` +
+        "except in the 2 workers scenario";
+    const results = await measureAll(context, { command, base, skipped, pinning });
     const report = await formatMarkdown(formatReport(results));
     console.log(report);
     if (options.out === null) return 0;

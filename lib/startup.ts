@@ -181,10 +181,11 @@ export async function run(args: readonly string[]): Promise<number> {
  */
 function warnIoEvents(seen: string | null, wanted: number): void {
   if (seen === String(wanted)) return;
+  const kept = seen === null ? "Deno's I/O batch" : `${IO_EVENTS_VARIABLE}=${seen}`;
   console.error(
-    `${SERVER_NAME}: the workers keep ${IO_EVENTS_VARIABLE}=${seen ?? "1024 (Deno's default)"}: ` +
-      `allow the main thread to set it (--allow-env=PORT,${IO_EVENTS_VARIABLE}) for ` +
-      `--io-events-per-tick ${wanted}, or many connections are served unfairly`,
+    `${SERVER_NAME}: the workers keep ${kept}: allow the main thread to set it ` +
+      `(--allow-env=PORT,${IO_EVENTS_VARIABLE}) for --io-events-per-tick ${wanted}, or many ` +
+      "connections are served unfairly",
   );
 }
 

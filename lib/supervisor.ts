@@ -64,8 +64,8 @@ export interface WorkerPermissions {
   readonly read: string[];
   /** The one address it may listen on. */
   readonly net: string[];
-  /** The one variable it may read: the I/O batch its runtime was built with. */
-  readonly env: string[];
+  /** The one variable it may read, the I/O batch its runtime was built with, when the main thread may. */
+  readonly env: string[] | false;
   readonly run: false;
   readonly write: false;
   readonly ffi: false;
@@ -97,10 +97,12 @@ export function setWorkerIoEvents(events: number): boolean {
 /**
  * The sandbox of a serving worker: read the given paths (the root and the
  * application's folder), listen on its address, read the one variable its
- * runtime was built with, and nothing else.
+ * runtime was built with (when the main thread may: a worker cannot be
+ * given more than its parent has), and nothing else.
  *
  * @param config What the worker serves.
  * @param readable The paths it must read.
+ * @param ioEvents Whether it may read {@linkcode IO_EVENTS_VARIABLE}.
  * @returns Permissions for `new Worker(..., { deno: { permissions } })`.
  *
  * @example
@@ -112,11 +114,12 @@ export function setWorkerIoEvents(events: number): boolean {
 export function workerPermissions(
   config: Pick<WorkerConfig, "hostname" | "port">,
   readable: readonly string[],
+  ioEvents = true,
 ): WorkerPermissions {
   return {
     read: [...new Set(readable)],
     net: [authority({ transport: "tcp", hostname: config.hostname, port: config.port })],
-    env: [IO_EVENTS_VARIABLE],
+    env: ioEvents ? [IO_EVENTS_VARIABLE] : false,
     run: false,
     write: false,
     ffi: false,
@@ -163,14 +166,14 @@ export async function startWorkers(
   const workers: Worker[] = [];
   const died = Promise.withResolvers<number>();
   let stopping = false;
-  setWorkerIoEvents(config.tuning.ioEventsPerTick);
+  const ioEvents = setWorkerIoEvents(config.tuning.ioEventsPerTick);
   let ioEventsPerTick: string | null = null;
   const launch = async (port: number): Promise<Deno.NetAddr> => {
     const own: WorkerConfig = { ...config, port, reusePort: count > 1 };
     const worker = new Worker(new URL("./worker.ts", import.meta.url), {
       type: "module",
       name: `${SERVER_NAME} worker ${workers.length + 1}`,
-      deno: { permissions: workerPermissions(own, readable) },
+      deno: { permissions: workerPermissions(own, readable, ioEvents) },
     });
     workers.push(worker);
     const { addr, ioEventsPerTick: seen } = await started(worker, own);

@@ -71,6 +71,15 @@ async function start(config: WorkerConfig): Promise<Server | FromWorker> {
   }
 }
 
+/** The I/O batch this worker's runtime was built with, or null when unset or not readable here. */
+function ioEventsSeen(): string | null {
+  try {
+    return Deno.env.get(IO_EVENTS_VARIABLE) ?? null;
+  } catch {
+    return null; // The main thread could not set it, so this worker may not read it.
+  }
+}
+
 /** Wires the worker to its supervisor. */
 function main(scope: WorkerScope): void {
   // An application's stray promise or exception must not stop every other request.
@@ -95,7 +104,7 @@ function main(scope: WorkerScope): void {
             kind: "listening",
             hostname: result.addr.hostname,
             port: result.addr.port,
-            ioEventsPerTick: Deno.env.get(IO_EVENTS_VARIABLE) ?? null,
+            ioEventsPerTick: ioEventsSeen(),
           } satisfies FromWorker,
         );
       } else {

@@ -10,15 +10,20 @@ import { assert, assertEquals, assertThrows } from "./_deps.ts";
 import { htmlPage, scriptModule } from "../bench/_corpus.ts";
 import { type BenchOptions, parseOptions, UsageError } from "../bench/_options.ts";
 import { type BenchResults, formatReport } from "../bench/_report.ts";
-import { nginxGzip, which } from "../bench/_servers.ts";
+import { nginxGzip, placed, which } from "../bench/_servers.ts";
 
 const BENCH = decodeURIComponent(new URL("../bench/bench.ts", import.meta.url).pathname);
 
 /** Command lines and the options they give (only the fields named). */
 const PARSED: ReadonlyArray<[string[], Partial<BenchOptions>]> = [
-  [[], { servers: ["ours", "nginx", "python", "deno"], base: null, out: "results.md", rounds: 3 }],
+  [[], {
+    servers: ["ours", "nginx", "python", "deno", "caddy", "bun", "serve", "http-server"],
+    base: null,
+    out: "results.md",
+    rounds: 3,
+  }],
   [["--base", "main"], {
-    servers: ["ours", "base", "nginx", "python", "deno"],
+    servers: ["ours", "base", "nginx", "python", "deno", "caddy", "bun", "serve", "http-server"],
     base: "main",
     out: null,
   }],
@@ -33,6 +38,10 @@ const PARSED: ReadonlyArray<[string[], Partial<BenchOptions>]> = [
     scenarios: ["12b", "304"],
     durationS: 60,
     warmupS: 0,
+  }],
+  [["--servers", "http-server,bun,ours,caddy", "--scenarios", "10kconn,12b"], {
+    servers: ["ours", "caddy", "bun", "http-server"],
+    scenarios: ["12b", "10kconn"],
   }],
   [["--scenarios", "hash,1m-js-gzip,4k,4k-gzip"], {
     scenarios: ["4k", "4k-gzip", "1m-js-gzip", "hash"],
@@ -92,6 +101,7 @@ function compressedResults(): BenchResults {
     scenarios: ["4k-gzip", "1m-js-gzip", "hash"],
     servers: ["ours", "nginx"],
     base: null,
+    pinning: "servers on CPU 0 and wrk on CPU 1",
     skipped: [],
     runs: [
       {
@@ -151,6 +161,29 @@ Deno.test("formatReport() gives bytes and CPU per response of compressed scenari
   assertEquals(tableCell(report, "ours", "1 MiB JS compressed CPU µs/resp"), "10,000");
   assertEquals(tableCell(report, "nginx", "1 MiB JS compressed B/resp"), "—");
   assertEquals(tableCell(report, "contentTag", "MB/s"), "250");
+});
+
+Deno.test("formatReport() gives every server's CPU per request with ratios, and the pinning", () => {
+  const report = formatReport(compressedResults());
+  assertEquals(tableCell(report, "ours", "4 KiB compressed µs"), "50.0");
+  assertEquals(tableCell(report, "nginx", "4 KiB compressed µs"), "100");
+  assertEquals(tableCell(report, "ours ÷ nginx", "4 KiB compressed µs"), "0.50×");
+  assertEquals(tableCell(report, "nginx", "1 MiB JS compressed µs"), "—");
+  assert(report.includes("## Server CPU per request (µs)"), report);
+  assert(report.includes("servers on CPU 0 and wrk on CPU 1."), report);
+});
+
+Deno.test("placed() pins with taskset, raises the descriptor limit with bash, and keeps the pid", () => {
+  const none = { cpus: null, openFiles: null };
+  assertEquals(placed("wrk", ["-t1"], none, "/usr/bin/taskset"), { command: "wrk", args: ["-t1"] });
+  assertEquals(placed("wrk", ["-t1"], { cpus: "1", openFiles: null }, null), {
+    command: "wrk",
+    args: ["-t1"],
+  });
+  const both = placed("nginx", ["-c", "x"], { cpus: "0", openFiles: 65536 }, "/usr/bin/taskset");
+  assertEquals(both.command, "bash");
+  assertEquals(both.args.slice(2), ["bash", "/usr/bin/taskset", "-c", "0", "nginx", "-c", "x"]);
+  assert(both.args[1].includes("ulimit -n 65536") && both.args[1].includes('exec "$@"'));
 });
 
 /** Command lines that are mistakes, and a part of the message each gives. */

@@ -6,6 +6,7 @@
 
 import { assert, assertEquals, assertStringIncludes, join } from "../_deps.ts";
 import { assertUsageError, MAIN, runMain, serveTaskArgs, startMain, withMain } from "./_main.ts";
+import { spawnDeno } from "./_process.ts";
 
 const APPS = new URL("../fixtures/apps/", import.meta.url).pathname;
 
@@ -128,4 +129,29 @@ Deno.test("main.ts refuses --workers above 1 without Deno's --unstable-net", asy
     { code: output.code, stderr: new TextDecoder().decode(output.stderr) },
     "--workers above 1 needs Deno's --unstable-net flag",
   );
+});
+
+Deno.test("main.ts says in one line when it may not set the workers' I/O batch", async () => {
+  // The serve task's flags with the environment narrowed to PORT alone.
+  const args = serveTaskArgs().map((word) =>
+    word.startsWith("--allow-env=") ? "--allow-env=PORT" : word
+  );
+  const program = spawnDeno([...args, MAIN, "--host", "127.0.0.1", "--port", "0", "--quiet"]);
+  let result;
+  try {
+    await program.waitFor(/http:\/\/127\.0\.0\.1:\d+\//);
+  } finally {
+    result = await program.stop("SIGTERM");
+  }
+  const lines = result.stderr.trim().split("\n");
+  assertEquals(lines.length, 1, result.stderr);
+  assertStringIncludes(lines[0], "--allow-env=PORT,DENO_TOKIO_MAX_IO_EVENTS_PER_TICK");
+  assertStringIncludes(lines[0], "--io-events-per-tick 64");
+});
+
+Deno.test("main.ts with the serve task's flags sets the workers' I/O batch without a word", async () => {
+  const main = await startMain(["--quiet", "--io-events-per-tick", "16"]);
+  const result = await main.stop();
+  assertEquals(result.code, 0);
+  assertEquals(result.stderr, "");
 });
