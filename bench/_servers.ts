@@ -294,7 +294,8 @@ export async function launchFor(tools: Tools, plan: Plan): Promise<Launch> {
       return { command: tools.node ?? "node", args, cwd: prefix };
     }
     case "http-server": {
-      const args = [tools.httpServer ?? "http-server", "-p", `${port}`, "-a", HOST, "-s", corpus];
+      // The root first: its option parser would take a root after `-s` as that flag's value.
+      const args = [tools.httpServer ?? "http-server", corpus, "-p", `${port}`, "-a", HOST, "-s"];
       return { command: tools.node ?? "node", args, cwd: prefix };
     }
   }
