@@ -183,81 +183,101 @@ export function compressionStream(
   level: CompressionLevel,
   options: CompressionStreamOptions = {},
 ): TransformStream<Uint8Array, Uint8Array> {
-  const flushEach = options.flush ?? false;
-  let compressor: Compressor | null = null;
+  return new TransformStream(new CompressingTransformer(coding, level, options.flush ?? false));
+}
+
+/** The transformer behind {@linkcode compressionStream}: one node:zlib compressor. */
+class CompressingTransformer implements Transformer<Uint8Array, Uint8Array> {
+  readonly #coding: Coding;
+  readonly #level: CompressionLevel;
+  readonly #flushEach: boolean;
+  #compressor: Compressor | null = null;
   /** Output the compressor has emitted and the readable side has not been given yet. */
-  let pending: Uint8Array[] = [];
+  #pending: Uint8Array[] = [];
   /** The error the compressor reported, if any: every later step fails with it. */
-  let failure: Error | null = null;
+  #failure: Error | null = null;
+
+  constructor(coding: Coding, level: CompressionLevel, flushEach: boolean) {
+    this.#coding = coding;
+    this.#level = level;
+    this.#flushEach = flushEach;
+  }
+
+  start(): void {
+    const z = _createCompressor(this.#coding, this.#level);
+    this.#compressor = z;
+    // The compressor emits its output while it works on a chunk, before the
+    // chunk's (or the flush's) callback, so after each step `#pending` holds
+    // all the step produced.
+    z.on("data", (chunk: Uint8Array) => this.#pending.push(_own(chunk)));
+    z.on("error", (error: Error) => {
+      this.#failure = error;
+    });
+  }
+
+  async transform(
+    chunk: Uint8Array,
+    controller: TransformStreamDefaultController<Uint8Array>,
+  ): Promise<void> {
+    if (chunk.length === 0) return;
+    const z = this.#compressor!;
+    await this.#settle((callback) => z.write(chunk, callback));
+    if (this.#flushEach) {
+      await this.#settle((callback) => z.flush(FLUSH_KINDS[this.#coding], () => callback()));
+    }
+    this.#handOver(controller);
+  }
+
+  async flush(controller: TransformStreamDefaultController<Uint8Array>): Promise<void> {
+    const z = this.#compressor!;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        if (this.#failure !== null) return reject(this.#failure);
+        z.once("end", resolve);
+        z.once("error", reject);
+        z.end();
+      });
+      this.#handOver(controller);
+    } finally {
+      this.#release();
+    }
+  }
+
+  cancel(): void {
+    this.#release();
+  }
 
   /** Resolves when `step` calls back; rejects when the compressor fails meanwhile. */
-  const settle = (step: (callback: (error?: Error | null) => void) => void): Promise<void> =>
-    new Promise((resolve, reject) => {
-      if (failure !== null) return reject(failure);
-      const z = compressor!;
+  #settle(step: (callback: (error?: Error | null) => void) => void): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.#failure !== null) return reject(this.#failure);
+      const z = this.#compressor!;
       const onError = (error: Error) => reject(error);
       z.once("error", onError);
       step((error) => {
         z.off("error", onError);
         if (error) reject(error);
-        else if (failure !== null) reject(failure);
+        else if (this.#failure !== null) reject(this.#failure);
         else resolve();
       });
     });
+  }
 
   /**
    * Hands what a step produced to the readable side as one chunk, so that a
    * flushed chunk arrives whole (one read, one chunk on the wire).
    */
-  const handOver = (controller: TransformStreamDefaultController<Uint8Array>) => {
-    if (pending.length === 0) return;
-    const out = pending.length === 1 ? pending[0] : concat(pending);
-    pending = [];
-    controller.enqueue(out);
-  };
+  #handOver(controller: TransformStreamDefaultController<Uint8Array>): void {
+    if (this.#pending.length === 0) return;
+    const pending = this.#pending;
+    this.#pending = [];
+    controller.enqueue(pending.length === 1 ? pending[0] : concat(pending));
+  }
 
-  const release = () => {
-    compressor?.removeAllListeners("data");
-    compressor?.destroy();
-    compressor = null;
-    pending = [];
-  };
-
-  return new TransformStream<Uint8Array, Uint8Array>({
-    start() {
-      const z = _createCompressor(coding, level);
-      compressor = z;
-      // The compressor emits its output while it works on a chunk, before
-      // the chunk's (or the flush's) callback, so after each step `pending`
-      // holds all the step produced.
-      z.on("data", (chunk: Uint8Array) => pending.push(_own(chunk)));
-      z.on("error", (error: Error) => {
-        failure = error;
-      });
-    },
-    async transform(chunk, controller) {
-      if (chunk.length === 0) return;
-      const z = compressor!;
-      await settle((callback) => z.write(chunk, callback));
-      if (flushEach) await settle((callback) => z.flush(FLUSH_KINDS[coding], () => callback()));
-      handOver(controller);
-    },
-    async flush(controller) {
-      const z = compressor!;
-      try {
-        await new Promise<void>((resolve, reject) => {
-          if (failure !== null) return reject(failure);
-          z.once("end", resolve);
-          z.once("error", reject);
-          z.end();
-        });
-        handOver(controller);
-      } finally {
-        release();
-      }
-    },
-    cancel() {
-      release();
-    },
-  });
+  #release(): void {
+    this.#compressor?.removeAllListeners("data");
+    this.#compressor?.destroy();
+    this.#compressor = null;
+    this.#pending = [];
+  }
 }
