@@ -121,6 +121,7 @@ function ensurePortFree(hostname: string, port: number): void {
  */
 export async function run(args: readonly string[]): Promise<number> {
   let pool: WorkerPool;
+  let announce: () => void;
   try {
     const command = parseCli(args, { get: (name) => Deno.env.get(name) });
     if (command.kind === "help") {
@@ -156,9 +157,12 @@ export async function run(args: readonly string[]): Promise<number> {
     pool = await startWorkers(config, await readablePaths(root, app), options.workers, logger);
     const what = [options.app, root].filter((part) => part !== null).join(" with files from ");
     const workers = options.workers === 1 ? "" : ` (${options.workers} workers)`;
-    console.log(`${SERVER_NAME} ${VERSION} serving ${what}${workers}`);
-    for (const url of reachableUrls(pool.addr)) console.log(`  ${url}`);
-    warnIoEvents(pool.ioEventsPerTick, options.tuning.ioEventsPerTick);
+    const { addr, ioEventsPerTick } = pool;
+    announce = () => {
+      console.log(`${SERVER_NAME} ${VERSION} serving ${what}${workers}`);
+      for (const url of reachableUrls(addr)) console.log(`  ${url}`);
+      warnIoEvents(ioEventsPerTick, options.tuning.ioEventsPerTick);
+    };
   } catch (error) {
     if (error instanceof UserError) {
       console.error(`${SERVER_NAME}: ${error.message}`);
@@ -169,7 +173,7 @@ export async function run(args: readonly string[]): Promise<number> {
     return 1;
   }
 
-  return await serveUntilSignalled(pool);
+  return await serveUntilSignalled(pool, announce);
 }
 
 /**
@@ -193,10 +197,14 @@ function warnIoEvents(seen: string | null, wanted: number): void {
  * Waits for the workers to finish, stopping them on SIGINT or SIGTERM: the
  * first signal stops gracefully, a second one at once. SIGHUP, which would
  * otherwise end the process, is logged and ignored until reloading exists.
+ * The start-up lines are printed once the signals are handled, so a process
+ * manager that signals as soon as it reads them finds a graceful stop.
  *
+ * @param pool The running workers.
+ * @param announce Prints the start-up lines.
  * @returns The exit code.
  */
-async function serveUntilSignalled(pool: WorkerPool): Promise<number> {
+async function serveUntilSignalled(pool: WorkerPool, announce: () => void): Promise<number> {
   let signals = 0;
   const stop = () => {
     if (++signals > 1) {
@@ -210,6 +218,8 @@ async function serveUntilSignalled(pool: WorkerPool): Promise<number> {
     ? [["SIGINT", stop]]
     : [["SIGINT", stop], ["SIGTERM", stop], ["SIGHUP", hangUp]];
   for (const [name, listener] of listeners) Deno.addSignalListener(name, listener);
+  // Only now say where it serves: whoever acts on that line may signal at once.
+  announce();
   try {
     return await pool.finished;
   } finally {
