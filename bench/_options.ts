@@ -43,16 +43,7 @@ export class UsageError extends Error {
 }
 
 /** The servers `--servers` can name; "base" comes with `--base`. */
-const PEER_KEYS = [
-  "ours",
-  "nginx",
-  "python",
-  "deno",
-  "caddy",
-  "bun",
-  "serve",
-  "http-server",
-] as const satisfies readonly ServerKey[];
+const PEER_KEYS: readonly ServerKey[] = SERVER_KEYS.filter((key) => key !== "base");
 
 /** The usage text printed by `--help`. */
 export const USAGE = `portico benchmark: portico against nginx, python http.server, Deno.serve,
