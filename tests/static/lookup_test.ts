@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertStringIncludes } from "../_deps.ts";
 import { FileCache } from "../../lib/static/cache.ts";
+import { Encoder } from "../../lib/static/encoded.ts";
 import { denoFileSystem, type FileSystem } from "../../lib/static/fs.ts";
 import { type LookupContext, lookupContext, lookupFile } from "../../lib/static/lookup.ts";
 import type { StaticMiss } from "../../lib/static/options.ts";
@@ -18,8 +19,10 @@ function context(
   cache: FileCache | null = null,
   logger = recordingLogger(),
 ): LookupContext & { logger: ReturnType<typeof recordingLogger> } {
+  // The test's own cache, in the store and in the encoder alike.
   const base = lookupContext(ROOT, { fs, logger, cache: false });
-  return { ...base, store: { ...base.store, cache }, logger };
+  const encoder = new Encoder({ root: base.root, policy: base.policy, cache, open: fs.open });
+  return { ...base, store: { ...base.store, cache }, encoder, logger };
 }
 
 function systemError(code: string): Error {
