@@ -43,6 +43,7 @@ import {
 } from "./config.ts";
 import { HttpError } from "./errors.ts";
 import type { ErrorHandler, Handler, ServeInfo } from "./handler.ts";
+import type { LiveOptions } from "./dev/site.ts";
 import { site } from "./gateway.ts";
 import { consoleLogger, type Logger } from "./log.ts";
 import { listen, type Server } from "./server.ts";
@@ -62,6 +63,7 @@ export type {
   ErrorHandler,
   Handler,
   Limits,
+  LiveOptions,
   Logger,
   ServeInfo,
   Server,
@@ -109,6 +111,20 @@ export interface ServeOptions {
   content?: Partial<Content>;
   /** Where access lines and faults go; by default faults go to standard error. */
   logger?: Logger;
+  /**
+   * Development mode for `root`: watched, open pages reloaded on changes,
+   * nothing cached (see the README's "Development"). Never for a server the
+   * internet can reach. `{ app: true }`: the handler's HTML pages get the
+   * live-reload script too. `{ app: true }`: the handler's HTML pages get the
+   * live-reload script too.
+   */
+  dev?: boolean | LiveOptions;
+}
+
+/** Development mode's options from `ServeOptions.dev`, or null when it is off. */
+function liveOptions(dev: boolean | LiveOptions | undefined): LiveOptions | null {
+  if (dev === undefined || dev === false) return null;
+  return dev === true ? { app: false } : dev;
 }
 
 /**
@@ -137,11 +153,17 @@ export function serve(options: ServeOptions): Server {
   const logger = options.logger ?? consoleLogger({ quiet: true });
   const tuning = { ...DEFAULT_TUNING, ...options.tuning };
   const content = { ...DEFAULT_CONTENT, ...options.content };
-  const served = site(handler ?? null, root ?? null, {
-    logger,
-    cache: tuning,
-    ...options.static,
-  }, content);
+  const served = site(
+    handler ?? null,
+    root ?? null,
+    {
+      logger,
+      cache: tuning,
+      ...options.static,
+    },
+    content,
+    liveOptions(options.dev),
+  );
 
   const server = listen({
     hostname: options.hostname ?? DEFAULT_HOST,
@@ -152,6 +174,7 @@ export function serve(options: ServeOptions): Server {
     tuning,
     logger,
     onError: options.onError,
+    onShutdown: served.close,
   });
   const onListen = options.onListen ??
     ((addr: Deno.NetAddr) => console.log(`Listening on http://${authority(addr)}/`));

@@ -150,6 +150,25 @@ export const OPTIONS = {
     help: 'Serve with N sandboxed workers sharing the port, or "auto" for one per CPU',
     meaning: "serve from N sandboxed workers sharing the port; `auto`: one per CPU",
   },
+  /** Development mode: live reload, no caching. */
+  dev: {
+    flag: "dev",
+    group: "serve",
+    kind: "boolean",
+    default: false,
+    help: "Development mode: watch the root, reload open pages when files change (stylesheets " +
+      "and images in place), cache nothing; never for a server the internet can reach",
+    meaning: "development mode: live reload, nothing cached (see [Development](#development))",
+  },
+  /** With `dev`, the application's HTML pages get the live-reload script too. */
+  devApp: {
+    flag: "dev-app",
+    group: "serve",
+    kind: "boolean",
+    default: false,
+    help: "With --dev, also put the live-reload script into the application's HTML pages",
+    meaning: "with `--dev`, the application's HTML pages reload too",
+  },
   /** No access log. */
   quiet: {
     flag: "quiet",

@@ -43,6 +43,12 @@ export interface ListenOptions {
   reusePort?: boolean;
   /** Answers some requests before the handler: the static layer's cached files. */
   shortcut?: Shortcut | null;
+  /**
+   * Called once when a shutdown begins, after the listener is closed: ends
+   * responses that would otherwise last until the shutdown deadline (event
+   * streams).
+   */
+  onShutdown?: () => void;
 }
 
 /** A running server. */
@@ -108,6 +114,7 @@ class TcpServer implements Server {
   readonly #open = new Set<Deno.Conn>();
   readonly #serving = new Set<Promise<void>>();
   readonly #failures: AcceptFailures;
+  readonly #onShutdown: () => void;
   /** Resolved when a connection ends (a slot frees up) or the server stops. */
   #slotFreed: PromiseWithResolvers<void> | null = null;
   /** Resolved when the shutdown deadline has passed and every connection was closed. */
@@ -121,6 +128,7 @@ class TcpServer implements Server {
     this.#limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.#logger = options.logger ?? silentLogger;
     this.#failures = new AcceptFailures(this.#logger);
+    this.#onShutdown = options.onShutdown ?? (() => {});
     const tuning: Tuning = { ...DEFAULT_TUNING, ...options.tuning };
     this.#connectionOptions = {
       limits: this.#limits,
@@ -209,6 +217,11 @@ class TcpServer implements Server {
       this.#listener.close();
     } catch {
       // Already closed.
+    }
+    try {
+      this.#onShutdown();
+    } catch (error) {
+      this.#logger.error("onShutdown failed", error);
     }
     const deadline = setTimeout(() => {
       for (const conn of this.#open) {

@@ -136,6 +136,10 @@ export async function run(args: readonly string[]): Promise<number> {
     // With an application, files are served only from a root that was asked for.
     const app = options.app === null ? null : await findApp(options.app);
     const root = app === null || options.rootGiven ? await findRoot(options) : null;
+    if (options.devApp && !options.dev) throw new UserError("--dev-app needs --dev");
+    if (options.dev && root === null) {
+      throw new UserError("--dev watches files: with --app, pass --root DIR as well");
+    }
     if (options.workers > 1 && typeof Deno.listenDatagram !== "function") {
       throw new UserError(
         "--workers above 1 needs Deno's --unstable-net flag (deno task serve has it)",
@@ -151,6 +155,7 @@ export async function run(args: readonly string[]): Promise<number> {
       tuning: options.tuning,
       content: options.content,
       quiet: options.quiet,
+      dev: options.dev ? { app: options.devApp } : null,
     };
     if (options.workers > 1 && options.port !== 0) ensurePortFree(options.hostname, options.port);
     const logger = consoleLogger({ quiet: options.quiet });
@@ -161,6 +166,7 @@ export async function run(args: readonly string[]): Promise<number> {
     announce = () => {
       console.log(`${SERVER_NAME} ${VERSION} serving ${what}${workers}`);
       for (const url of reachableUrls(addr)) console.log(`  ${url}`);
+      if (options.dev) console.log(DEV_NOTICE);
       warnIoEvents(ioEventsPerTick, options.tuning.ioEventsPerTick);
     };
   } catch (error) {
@@ -175,6 +181,11 @@ export async function run(args: readonly string[]): Promise<number> {
 
   return await serveUntilSignalled(pool, announce);
 }
+
+/** The start-up line of development mode. */
+export const DEV_NOTICE =
+  "  development mode: pages reload when files change, nothing is cached; do not let the " +
+  "internet reach this server";
 
 /**
  * Says, in one line on standard error, when the workers' runtimes were not

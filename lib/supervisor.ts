@@ -14,6 +14,7 @@ import {
   SERVER_NAME,
   type Tuning,
 } from "./config.ts";
+import type { LiveOptions } from "./dev/site.ts";
 import { UserError } from "./errors.ts";
 import { firstLine, type Logger } from "./log.ts";
 
@@ -39,6 +40,8 @@ export interface WorkerConfig {
   readonly content: Readonly<Content>;
   /** No access log. */
   readonly quiet: boolean;
+  /** Development mode (live reload, nothing cached), or null when it is off. */
+  readonly dev: LiveOptions | null;
 }
 
 /** Messages from the main thread to a worker. */

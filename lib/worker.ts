@@ -39,12 +39,23 @@ interface WorkerScope {
  */
 export function listenOrExplain(
   config: WorkerConfig,
-  { handler, shortcut }: Site,
+  { handler, shortcut, close }: Site,
   logger: Logger,
 ): Server {
   const { hostname, port, limits, tuning, reusePort } = config;
+  const onShutdown = close;
   try {
-    return listen({ hostname, port, handler, shortcut, limits, tuning, logger, reusePort });
+    return listen({
+      hostname,
+      port,
+      handler,
+      shortcut,
+      limits,
+      tuning,
+      logger,
+      reusePort,
+      onShutdown,
+    });
   } catch (error) {
     throw explainListenError(error, hostname, port);
   }
@@ -61,8 +72,14 @@ async function start(config: WorkerConfig): Promise<Server | FromWorker> {
     const app = config.app === null
       ? null
       : await loadApp(config.app, config.appName ?? config.app);
-    const served = site(app, config.root, { logger, cache: config.tuning }, config.content);
-    return listenOrExplain(config, served, logger);
+    const options = { logger, cache: config.tuning };
+    const served = site(app, config.root, options, config.content, config.dev);
+    try {
+      return listenOrExplain(config, served, logger);
+    } catch (error) {
+      served.close();
+      throw error;
+    }
   } catch (error) {
     if (error instanceof UserError) {
       return { kind: "failed", message: error.message, exitCode: error.exitCode };

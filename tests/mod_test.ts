@@ -297,3 +297,23 @@ Deno.test("serveStatic() behaves the same through serve({ root }) and as serve()
     });
   });
 });
+
+Deno.test("serve({ dev: true }) inserts the live script and ends event streams on shutdown", async () => {
+  // A shutdown that waited for the event stream would wait the whole minute.
+  const server = start({ root: ROOT, dev: true, limits: { shutdownTimeoutMs: 60_000 } });
+  let stopping: Promise<void> | null = null;
+  try {
+    const port = server.addr.port;
+    const page = await get(port, "/");
+    assertStringIncludes(await page.text(), '<script src="/.portico/live.js"></script>');
+    assertEquals(page.headers.get("cache-control"), "no-store");
+    const events = (await get(port, "/.portico/events")).body!.getReader();
+    await deadline(events.read(), READ_TIMEOUT_MS, "no first event");
+    stopping = server.shutdown();
+    await deadline(stopping, READ_TIMEOUT_MS, "the shutdown waited for the event stream");
+    const end = await deadline(events.read(), READ_TIMEOUT_MS, "the event stream did not end");
+    assertEquals(end.done, true);
+  } finally {
+    await (stopping ?? server.shutdown());
+  }
+});

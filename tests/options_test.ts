@@ -94,6 +94,8 @@ Deno.test("Limits, Tuning and CliOptions are the table's rows with their kinds' 
       readonly hostname: string;
       readonly workers: number;
       readonly quiet: boolean;
+      readonly dev: boolean;
+      readonly devApp: boolean;
     }
   > = true;
   assertEquals([limits, tuning, serve], [true, true, true]);
@@ -212,6 +214,8 @@ Deno.test("parseCli() takes its defaults from the table", () => {
     hostname: OPTIONS.hostname.default,
     workers: OPTIONS.workers.default,
     quiet: OPTIONS.quiet.default,
+    dev: OPTIONS.dev.default,
+    devApp: OPTIONS.devApp.default,
   });
   assertEquals([DEFAULT_ROOT, DEFAULT_PORT, DEFAULT_HOST], ["www", 8000, "0.0.0.0"]);
 });

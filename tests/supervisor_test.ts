@@ -41,6 +41,7 @@ Deno.test("startWorkers() builds the workers' runtimes with the I/O batch asked 
     tuning: { ...DEFAULT_TUNING, ioEventsPerTick: 32 },
     content: DEFAULT_CONTENT,
     quiet: true,
+    dev: null,
   };
   try {
     const pool = await startWorkers(config, [WWW], 1, silentLogger);

@@ -130,3 +130,31 @@ Deno.test("main.ts keeps serving after an application leaves a promise rejected"
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("main.ts --dev with --app needs --root, and --dev-app needs --dev", async () => {
+  assertUsageError(await runMain(["--dev", "--app", GUESTBOOK]), "--dev watches files");
+  assertUsageError(await runMain(["--dev-app"]), "--dev-app needs --dev");
+});
+
+Deno.test("main.ts --dev says so at start-up and ends its event streams on SIGTERM", async () => {
+  const root = await Deno.makeTempDir({ prefix: "portico-dev-main-" });
+  let events: ReadableStreamDefaultReader<Uint8Array> | null = null;
+  try {
+    await Deno.writeTextFile(`${root}/index.html`, "<!doctype html><body>hi</body>");
+    // A shutdown that waited for the stream would outlast the stop's 30 s limit.
+    const args = ["--dev", "--root", root, "--shutdown-timeout", "5m"];
+    await withMain(args, async ({ url, waitFor }) => {
+      assertMatch(await waitFor(/development mode/), /do not let the internet reach/);
+      const page = await fetch(url);
+      assertStringIncludes(await page.text(), '<script src="/.portico/live.js"></script></body>');
+      const stream = await fetch(new URL("/.portico/events", url));
+      assertEquals(stream.headers.get("content-type"), "text/event-stream; charset=utf-8");
+      events = stream.body!.getReader();
+      assertStringIncludes(new TextDecoder().decode((await events.read()).value), "retry:");
+    });
+    // withMain stopped it with SIGTERM and saw exit code 0: the stream has ended.
+    assertEquals((await events!.read()).done, true);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

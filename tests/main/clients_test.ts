@@ -22,6 +22,7 @@ import {
   fromFileUrl,
   join,
 } from "../_deps.ts";
+import { CHROMIUM, CHROMIUM_ARGS } from "../_chromium.ts";
 import { REPO, spawnDeno, type Stopped } from "./_process.ts";
 import { type RunningMain, withMain } from "./_main.ts";
 
@@ -43,19 +44,6 @@ const BROWSER_DEADLINE_MS = 10_000;
  * loads the page and closes the browser.
  */
 const DRIVER_DEADLINE_MS = 60_000;
-
-const CHROMIUM = "/usr/bin/chromium";
-
-/** The flags the browser runs with: no sandbox (CI runs as root), nothing fetched behind our back. */
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-] as const;
 
 /** What running a client printed. */
 interface ClientOutput {
