@@ -407,6 +407,20 @@ export const OPTIONS = {
     limit: "largest cached file",
     excess: "sent from disk",
   },
+  /** Most larger files whose lookups and open handles are kept for the next request. */
+  openFiles: {
+    flag: "open-files",
+    group: "tuning",
+    kind: "count",
+    default: 256,
+    min: 0,
+    placeholder: "N",
+    help: "Larger files whose lookups and open handles are kept (checked again each second); " +
+      "0 for none",
+    meaning: "larger files kept open for the next request, checked each second; `0` for none",
+    limit: "open larger files",
+    excess: "least recently used closed",
+  },
   /**
    * I/O events each serving worker's runtime takes per turn of its event
    * loop (`DENO_TOKIO_MAX_IO_EVENTS_PER_TICK`, set for the workers). Deno's

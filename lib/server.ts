@@ -16,7 +16,7 @@ import {
 } from "./config.ts";
 import { isDisconnect } from "./errors.ts";
 import type { ErrorHandler, Handler } from "./handler.ts";
-import { BufferPool } from "./http/buffer_pool.ts";
+import { BufferPool, HEAD_ROOM_BYTES } from "./http/buffer_pool.ts";
 import { type ConnectionOptions, serveConnection, type Shortcut } from "./http/connection.ts";
 import { type Logger, silentLogger } from "./log.ts";
 
@@ -137,7 +137,7 @@ class TcpServer implements Server {
       onError: options.onError,
       closing: this.#closing.signal,
       shortcut: options.shortcut ?? undefined,
-      buffers: new BufferPool(tuning.fileBufferBytes, tuning.fileBuffers),
+      buffers: new BufferPool(tuning.fileBufferBytes + HEAD_ROOM_BYTES, tuning.fileBuffers),
     };
     this.finished = this.#run();
   }

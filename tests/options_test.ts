@@ -49,6 +49,7 @@ const LIMIT_KEYS: (keyof Limits)[] = [
 const TUNING_KEYS: (keyof Tuning)[] = [
   "cacheBytes",
   "cacheFileBytes",
+  "openFiles",
   "ioEventsPerTick",
   "fileBufferBytes",
   "fileBuffers",

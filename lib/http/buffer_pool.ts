@@ -11,6 +11,13 @@
 /** The smallest buffer a pool lends. */
 export const MIN_BUFFER_BYTES = 256;
 
+/**
+ * Room a pooled buffer has beyond `--file-buffer`, for the response head
+ * that goes out with the first chunk: a body of exactly `--file-buffer`
+ * bytes is then read once and written once, head included.
+ */
+export const HEAD_ROOM_BYTES = 4 * 1024;
+
 /** Size of the buffer lent when every pooled buffer is out. */
 export const OVERFLOW_BUFFER_BYTES = 64 * 1024;
 

@@ -30,6 +30,8 @@ export interface FileHandle {
   read(p: Uint8Array): Promise<number | null>;
   /** Moves to an absolute offset. */
   seek(offset: number, whence: Deno.SeekMode): Promise<number>;
+  /** The same without waiting, when the handle can (an open file can: `lseek` does no I/O). */
+  seekSync?(offset: number, whence: Deno.SeekMode): number;
   /** Metadata of the open file (not of whatever the path names now). */
   stat(): Promise<FileStat>;
   /** Releases the file. */

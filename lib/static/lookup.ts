@@ -9,6 +9,7 @@
  * @module
  */
 
+import { DEFAULT_TUNING } from "../config.ts";
 import { errorToResponse } from "../errors.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import { DEFAULT_CACHE_LIMITS, FileCache, REVALIDATE_MS } from "./cache.ts";
@@ -17,6 +18,7 @@ import { Encoder } from "./encoded.ts";
 import { denoFileSystem, fileErrorToHttp } from "./fs.ts";
 import { locate } from "./locate.ts";
 import { mediaTypeOf } from "./media_type.ts";
+import { OpenFiles } from "./open_files.ts";
 import type { StaticInfo, StaticMiss, StaticOptions } from "./options.ts";
 import { resolvePath } from "./resolve.ts";
 import { DocumentRoot } from "./root.ts";
@@ -57,19 +59,30 @@ export interface LookupContext {
  */
 export function lookupContext(root: string, options: StaticOptions): LookupContext {
   const fs = options.fs ?? denoFileSystem;
-  const documentRoot = new DocumentRoot(root, fs);
   const cache = cacheFor(options);
+  const openFiles = cache === null ? null : openFilesFor(cache, options);
+  const documentRoot = new DocumentRoot(root, fs, openFiles);
   const policy = contentPolicy(options.compression, options.cacheControl);
   const inlineBytes = options.hashInlineBytes ?? DEFAULT_INLINE_HASH_BYTES;
   return {
     root: documentRoot,
-    store: { fs, cache, digests: new FileDigests(fs, { inlineBytes }) },
+    store: { fs, cache, digests: new FileDigests(fs, { inlineBytes }), openFiles },
     index: options.index ?? "index.html",
     dotfiles: options.dotfiles ?? false,
     logger: options.logger ?? silentLogger,
     policy,
     encoder: new Encoder({ root: documentRoot, policy, cache, open: (path) => fs.open(path) }),
   };
+}
+
+/**
+ * The open-file cache beside a hot cache, for the files it does not keep;
+ * none with `openFiles` 0.
+ */
+function openFilesFor(cache: FileCache, options: StaticOptions): OpenFiles | null {
+  const max = (options.cache === false ? 0 : options.cache?.openFiles) ?? DEFAULT_TUNING.openFiles;
+  if (max === 0) return null;
+  return new OpenFiles(max, cache.limits.cacheFileBytes, REVALIDATE_MS, options.clock);
 }
 
 /** The cache the options ask for, or null for none. */

@@ -6,6 +6,7 @@
  */
 
 import type { Logger } from "../log.ts";
+import type { Tuning } from "../config.ts";
 import type { CacheLimits } from "./cache.ts";
 import type { CacheControlPolicy } from "./cache_control.ts";
 import type { FileSystem } from "./fs.ts";
@@ -27,9 +28,11 @@ export interface StaticOptions {
    * The hot-file cache's sizes, named as in the server's `Tuning` (default:
    * files up to 64 KiB, 64 MiB in all; `cacheBytes: 0` for none), or false
    * for none. A cached file is looked at again on disk at most a second
-   * after its last check, so changes show within a second.
+   * after its last check, so changes show within a second. `openFiles`
+   * (default 256, 0 for none): how many larger files keep their lookup and
+   * an open handle for the next request, also for at most a second.
    */
-  cache?: Partial<CacheLimits> | false;
+  cache?: Partial<CacheLimits & Pick<Tuning, "openFiles">> | false;
   /**
    * The clock the cache judges freshness by, in milliseconds, monotonic
    * (default `performance.now`); tests advance it instead of sleeping.

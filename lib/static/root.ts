@@ -9,6 +9,7 @@
 
 import { resolve, SEPARATOR } from "../deps.ts";
 import { type FileStat, type FileSystem, isNotFound } from "./fs.ts";
+import type { OpenFiles } from "./open_files.ts";
 
 /** A file found under the root: its real path and its metadata. */
 export interface Found {
@@ -55,15 +56,18 @@ export class DocumentRoot {
   /** The root as given, made absolute. */
   readonly path: string;
   readonly #fs: FileSystem;
+  readonly #openFiles: OpenFiles | null;
   #real: Promise<string> | null = null;
 
   /**
    * @param root The document root; a relative path is resolved against the working directory.
    * @param fs The file system.
+   * @param openFiles Recent lookups of larger files, trusted instead of the disk; null for none.
    */
-  constructor(root: string, fs: FileSystem) {
+  constructor(root: string, fs: FileSystem, openFiles: OpenFiles | null = null) {
     this.path = resolve(root);
     this.#fs = fs;
+    this.#openFiles = openFiles;
   }
 
   /**
@@ -74,6 +78,14 @@ export class DocumentRoot {
    * @throws What the file system throws for anything but a missing file.
    */
   async find(path: string): Promise<Found | null> {
+    const known = this.#openFiles?.found(path);
+    if (known !== undefined) return known;
+    const found = await this.#findOnDisk(path);
+    this.#openFiles?.remember(path, found, this.#openFiles.previous(path));
+    return found;
+  }
+
+  async #findOnDisk(path: string): Promise<Found | null> {
     const root = await this.#realRoot();
     let real: string;
     let stat: FileStat;

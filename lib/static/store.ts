@@ -11,6 +11,7 @@ import { contentTag, type FileDigests } from "./digest.ts";
 import type { FileHandle, FileStat, FileSystem } from "./fs.ts";
 import type { Representation } from "./headers.ts";
 import { codingsFor, type ContentPolicy, describe, type FileFacts } from "./policy.ts";
+import type { OpenFiles } from "./open_files.ts";
 import type { Found } from "./root.ts";
 
 /** Where files come from: the file system, the cache in front of it (or none), and their tags. */
@@ -21,6 +22,8 @@ export interface FileStore {
   readonly cache: FileCache | null;
   /** The content tags of files, each version hashed once. */
   readonly digests: FileDigests;
+  /** Open handles of larger files kept for the next request, or null for none. */
+  readonly openFiles: OpenFiles | null;
 }
 
 /** A file ready to be sent. */
@@ -55,7 +58,12 @@ export interface OpenedFile {
  * import { contentPolicy } from "./policy.ts";
  *
  * const path = await Deno.realPath("www/index.html");
- * const store = { fs: denoFileSystem, cache: null, digests: new FileDigests(denoFileSystem) };
+ * const store = {
+ *   fs: denoFileSystem,
+ *   cache: null,
+ *   digests: new FileDigests(denoFileSystem),
+ *   openFiles: null,
+ * };
  * const opened = await openFile(store, { path, stat: await Deno.stat(path) }, "index.html",
  *   "text/html", contentPolicy(undefined, {}));
  * opened?.handle.close();
@@ -70,6 +78,15 @@ export async function openFile(
 ): Promise<OpenedFile | null> {
   const cached = store.cache?.get(found.path, found.stat);
   if (cached !== undefined) return fromCache(cached, name);
+  const reused = store.openFiles?.take(found) ?? null;
+  if (reused !== null) {
+    try {
+      return await streamed(store, found, name, type, policy, reused, found.stat);
+    } catch (error) {
+      reused.close();
+      throw error;
+    }
+  }
   const handle = await store.fs.open(found.path);
   try {
     const stat = await handle.stat();
@@ -91,15 +108,33 @@ export async function openFile(
       // It shrank while being read: stream it, which fails as it should.
       await handle.seek(0, Deno.SeekMode.Start);
     }
-    const tag = await store.digests.tagFor(found.path, stat, handle);
-    const facts = { path: found.path, name, type, stat, tag, codings };
-    const { headers, validators } = describe(policy, facts, "identity");
-    const representation = { status: 200, size: stat.size, headers, validators };
-    return { handle, representation, facts, cached: undefined };
+    return await streamed(store, found, name, type, policy, handle, stat);
   } catch (error) {
     handle.close();
     throw error;
   }
+}
+
+/**
+ * A file sent from its open handle, which goes back to the open-file cache
+ * when the response is done with it.
+ */
+async function streamed(
+  store: FileStore,
+  found: Found,
+  name: string,
+  type: string,
+  policy: ContentPolicy,
+  handle: FileHandle,
+  stat: FileStat,
+): Promise<OpenedFile> {
+  const codings = codingsFor(policy, type, stat.size);
+  const tag = await store.digests.tagFor(found.path, stat, handle);
+  const facts = { path: found.path, name, type, stat, tag, codings };
+  const { headers, validators } = describe(policy, facts, "identity");
+  const representation = { status: 200, size: stat.size, headers, validators };
+  const lent = store.openFiles?.lend({ path: found.path, stat }, handle) ?? handle;
+  return { handle: lent, representation, facts, cached: undefined };
 }
 
 function fromCache(file: CachedFile, name: string): OpenedFile {

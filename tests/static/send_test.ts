@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "../_deps.ts";
 import { bodySourceOf } from "../../lib/http/body_source.ts";
-import { BufferPool, MIN_BUFFER_BYTES } from "../../lib/http/buffer_pool.ts";
+import { BufferPool, HEAD_ROOM_BYTES, MIN_BUFFER_BYTES } from "../../lib/http/buffer_pool.ts";
 import { BodyError, type ResponseContext, writeResponse } from "../../lib/http/response.ts";
 import type { FileHandle, FileStat } from "../../lib/static/fs.ts";
 import type { ByteRange } from "../../lib/static/range.ts";
@@ -595,4 +595,19 @@ Deno.test("writeResponse() refuses a file body longer than the Content-Length it
 Deno.test("BufferPool() refuses buffers too small to copy through", () => {
   assertThrows(() => new BufferPool(0, 1), RangeError, "at least");
   assertThrows(() => new BufferPool(MIN_BUFFER_BYTES - 1, 1), RangeError, "at least");
+});
+
+Deno.test("writeResponse() sends a file of --file-buffer bytes with its head in one read and one write", async () => {
+  const size = 64 * 1024;
+  const data = randomBytes(size);
+  const log: string[] = [];
+  const file = new CountingFile(data, { log });
+  const response = sendFile(rangeRequest(undefined), file, fileOf(size));
+  // The server's pool: each buffer is --file-buffer plus room for the head.
+  const pool = new BufferPool(size + HEAD_ROOM_BYTES, 1);
+  const sink = choppySink(Infinity, log);
+  await writeResponse(sink, response, { ...GET11, buffers: pool });
+  assertEquals(log.filter((step) => step === "write").length, 1);
+  assertEquals(file.reads, 1);
+  assertSameBytes(splitMessage(sink.bytes()).body, data, "the body");
 });

@@ -16,7 +16,7 @@ const POLICY = contentPolicy(undefined, {});
 
 /** A store over `fs` and `cache`, with digests of its own. */
 function storeOf(fs: FileSystem, cache: FileCache | null): FileStore {
-  return { fs, cache, digests: new FileDigests(fs) };
+  return { fs, cache, digests: new FileDigests(fs), openFiles: null };
 }
 
 /** Opens `found` as `style.css`, with the default policy. */
