@@ -86,36 +86,28 @@ export function preparedChoice(
   file: CachedFile,
   negotiate: (accept: string | null) => ContentCoding,
 ): PreparedChoice | null {
-  let conditional = false;
-  let ifNoneMatch: string | null = null;
-  let repeated = false;
-  let accept: string | null = null;
-  for (const [name, value] of head.fields) {
-    const first = name.charCodeAt(0);
-    if (first === 0x61) { // "a..."
-      if (name === "accept-encoding") accept = accept === null ? value : `${accept}, ${value}`;
-      continue;
-    }
-    if (first !== 0x69 && name !== "range") continue; // "i..."
-    if (name === "if-none-match") {
-      repeated = ifNoneMatch !== null;
-      ifNoneMatch = value;
-      conditional = true;
-    } else if (name === "if-modified-since") conditional = true;
-    else if (name === "range" || name === "if-range" || name === "if-match") return null;
-    else if (name === "if-unmodified-since") return null;
+  // Each lookup compares field names in place; only these values are decoded.
+  if (
+    head.has("range") || head.has("if-range") || head.has("if-match") ||
+    head.has("if-unmodified-since")
+  ) {
+    return null;
   }
+  const ifNoneMatch = head.get("if-none-match");
+  const conditional = ifNoneMatch !== null || head.has("if-modified-since");
+  const accept = head.get("accept-encoding");
   const representation = selected(file, accept, negotiate);
   if (representation === undefined) return null;
   // The usual revalidation sends back the one entity tag it was given. It
   // matches (RFC 9110 §13.1.2), and with If-None-Match present
   // If-Modified-Since is not evaluated (§13.1.3): the evaluator's answer,
-  // without parsing the list.
-  if (!repeated && ifNoneMatch === representation.validators.etag) {
+  // without parsing the list. (Repeated fields are joined with ", ", which
+  // no entity tag contains, so they go to the evaluator.)
+  if (ifNoneMatch === representation.validators.etag) {
     return { representation, kind: "not-modified" };
   }
   if (conditional) {
-    const decision = evaluatePreconditions(head.method, fieldsOf(head), representation.validators);
+    const decision = evaluatePreconditions(head.method, head, representation.validators);
     if (decision === "not-modified") return { representation, kind: "not-modified" };
     if (decision === "failed") return null;
   }
@@ -132,19 +124,6 @@ function selected(
   const coding = negotiate(accept);
   if (coding === "identity") return file;
   return file.codings.includes(coding) ? file.encoded.get(coding) : file;
-}
-
-/** A `Headers`-like view of a head's fields: repeated fields joined with ", ". */
-function fieldsOf(head: RequestHead): Pick<Headers, "get"> {
-  return {
-    get(name: string): string | null {
-      let value: string | null = null;
-      for (const [field, v] of head.fields) {
-        if (field === name) value = value === null ? v : `${value}, ${v}`;
-      }
-      return value;
-    },
-  };
 }
 
 /** The prepared responses for one value of the `Connection` field. */

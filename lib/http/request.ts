@@ -88,8 +88,20 @@ export function toRequest(
   body: ReadableStream<Uint8Array> | null,
   signal?: AbortSignal,
 ): Request {
-  const headers = new Headers();
-  for (const [name, value] of head.fields) {
+  // Fetch refuses to construct TRACE requests (a browser defence against
+  // cross-site tracing); the handler still sees the method the client sent.
+  const forbidden = head.method === "TRACE";
+  const method = forbidden ? "GET" : head.method;
+  const request = new Request(url, { method, body, signal });
+  // The fields go straight into the request's own Headers, each name and
+  // value decoded as it is appended. A Headers object given as
+  // `init.headers` would be copied through its iterator, which Deno rebuilds
+  // and sorts at every step: 40 µs and more for a browser's 17 fields
+  // (denoland/deno#36063).
+  const headers = request.headers;
+  for (let i = 0; i < head.fieldCount; i++) {
+    const name = head.fieldName(i);
+    const value = head.fieldValue(i);
     // Cookie pairs are separated by "; ", not by the ", " that joins other
     // repeated fields, or a cookie parser would read `a=1, b=2` as one cookie
     // (the rule HTTP/2 gives for split Cookie fields, RFC 9113 §8.2.3).
@@ -97,11 +109,6 @@ export function toRequest(
     if (cookies !== null) headers.set("cookie", `${cookies}; ${value}`);
     else headers.append(name, value);
   }
-  // Fetch refuses to construct TRACE requests (a browser defence against
-  // cross-site tracing); the handler still sees the method the client sent.
-  const forbidden = head.method === "TRACE";
-  const method = forbidden ? "GET" : head.method;
-  const request = new Request(url, { method, headers, body, signal });
   if (forbidden) Object.defineProperty(request, "method", { value: head.method });
   return request;
 }

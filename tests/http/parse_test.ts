@@ -330,6 +330,132 @@ Deno.test("parseRequestHead() preserves repeated fields in order", () => {
   ]);
 });
 
+// --- Fields decoded on access ------------------------------------------------
+
+/** Heads whose fields exercise decoding: what each field's name and value must read as. */
+const LAZY_FIELDS: ReadonlyArray<{ name: string; fields: string[]; expected: [string, string][] }> =
+  [
+    {
+      name: "obs-text bytes",
+      fields: ["Host: a", "X-Latin: caf\xe9 \x80\xff", "X-Utf8: \xc3\xa9"],
+      expected: [["host", "a"], ["x-latin", "caf\u00e9 \u0080\u00ff"], ["x-utf8", "\u00c3\u00a9"]],
+    },
+    {
+      name: "empty values",
+      fields: ["Host: a", "X-Empty:", "X-Blank: \t ", "X-Last:"],
+      expected: [["host", "a"], ["x-empty", ""], ["x-blank", ""], ["x-last", ""]],
+    },
+    {
+      name: "whitespace around and inside values",
+      fields: ["Host:a", "X-Trim: \t  value with  inner\tspaces \t ", "X-Colon: a:b: c"],
+      expected: [["host", "a"], ["x-trim", "value with  inner\tspaces"], ["x-colon", "a:b: c"]],
+    },
+    {
+      name: "repeated fields in order",
+      fields: ["Accept: text/html", "Host: a", "X-Dup: 1", "accept: */*", "X-DUP: 2", "x-dup:"],
+      expected: [
+        ["accept", "text/html"],
+        ["host", "a"],
+        ["x-dup", "1"],
+        ["accept", "*/*"],
+        ["x-dup", "2"],
+        ["x-dup", ""],
+      ],
+    },
+    {
+      name: "common and uncommon names in any case",
+      fields: [
+        "HOST: A.example",
+        "user-AGENT: UA",
+        "Sec-Fetch-Mode: navigate",
+        "x!#$%&'*+.^_`|~9: t",
+      ],
+      expected: [
+        ["host", "A.example"],
+        ["user-agent", "UA"],
+        ["sec-fetch-mode", "navigate"],
+        ["x!#$%&'*+.^_`|~9", "t"],
+      ],
+    },
+    {
+      name: "names that share a length and a prefix with a common one",
+      fields: ["Host: a", "Hosts: b", "Accept-Encodinx: c", "Accept-Encoding: gzip", "Cookiez: d"],
+      expected: [
+        ["host", "a"],
+        ["hosts", "b"],
+        ["accept-encodinx", "c"],
+        ["accept-encoding", "gzip"],
+        ["cookiez", "d"],
+      ],
+    },
+  ];
+
+for (const c of LAZY_FIELDS) {
+  Deno.test(`RequestHead gives each field of a head with ${c.name} on access`, () => {
+    const parsed = parse(head("GET / HTTP/1.1", ...c.fields));
+    assertEquals(parsed.fieldCount, c.expected.length);
+    c.expected.forEach(([name, value], i) => {
+      assertEquals([parsed.fieldName(i), parsed.fieldValue(i)], [name, value], `field ${i}`);
+    });
+    // By name, in any case, as Headers.get() answers: repeats joined with ", ".
+    const headers = new Headers(c.expected);
+    for (const [name] of c.expected) {
+      for (const spelling of [name, name.toUpperCase()]) {
+        assertEquals(parsed.get(spelling), headers.get(name), `get(${spelling})`);
+        assertEquals(parsed.has(spelling), true, `has(${spelling})`);
+      }
+    }
+    assertEquals([parsed.get("x-absent"), parsed.has("x-absent")], [null, false]);
+    assertEquals(parsed.fields, c.expected);
+  });
+}
+
+Deno.test("RequestHead.fields is decoded once and then kept", () => {
+  const parsed = parse(head("GET / HTTP/1.1", "Host: a", "X-A: 1"));
+  assert(parsed.fields === parsed.fields);
+  assertEquals(parsed.get("x-a"), "1");
+});
+
+Deno.test("RequestHead keeps its fields when the buffer it was read from is reused", () => {
+  const raw = fixture("browser_get.http");
+  const expected = parse(raw).toJSON();
+  const buf = raw.slice();
+  const scanner = new HeadScanner(DEFAULT_LIMITS);
+  assertEquals(scanner.scan(buf, 0, buf.length), buf.length);
+  const parsed = buildRequestHead(buf, 0, scanner);
+  buf.fill(0x41); // The reader puts the next request's bytes where this head was.
+  scanner.reset();
+  assertEquals(parsed.get("user-agent"), expected.fields[6][1]);
+  assertEquals(parsed.fieldName(15), "cookie");
+  assertEquals(parsed.toJSON(), expected);
+});
+
+Deno.test("RequestHead.fieldName() and fieldValue() throw a RangeError for a missing field", () => {
+  const parsed = parse(head("GET / HTTP/1.1", "Host: a"));
+  for (const index of [-1, 1, 0.5, NaN]) {
+    assertThrows(() => parsed.fieldName(index), RangeError);
+    assertThrows(() => parsed.fieldValue(index), RangeError);
+  }
+  const none = parse(head("GET / HTTP/1.0"));
+  assertEquals([none.fieldCount, none.fields, none.get("host")], [0, [], null]);
+  assertThrows(() => none.fieldName(0), RangeError);
+});
+
+Deno.test("RequestHead.toJSON() gives the head's values with every field decoded", () => {
+  const parsed = parse(head("POST /a?b HTTP/1.1", "Host: a", "Content-Length: 3", "X-A: caf\xe9"));
+  assertEquals(JSON.parse(JSON.stringify(parsed)), {
+    method: "POST",
+    target: "/a?b",
+    form: "origin",
+    minor: 1,
+    fields: [["host", "a"], ["content-length", "3"], ["x-a", "caf\u00e9"]],
+    host: "a",
+    framing: { kind: "length", length: 3 },
+    keepAlive: true,
+    expectContinue: false,
+  });
+});
+
 const REJECTED_FIELDS: ReadonlyArray<{ name: string; fields: string[]; status: number }> = [
   { name: "a space between name and colon", fields: ["Host : a"], status: 400 },
   { name: "a tab between name and colon", fields: ["Host: a", "X-A\t: 1"], status: 400 },
@@ -777,7 +903,7 @@ Deno.test("HeadScanner.reset() lets one scanner read consecutive heads", () => {
   const base = first.length + 3;
   assertEquals(scanner.scan(buf, base, buf.length - base), second.length);
   const two = buildRequestHead(buf, base, scanner);
-  assertEquals(two, {
+  assertEquals(two.toJSON(), {
     method: "GET",
     target: "/two",
     form: "origin",

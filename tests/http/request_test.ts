@@ -81,3 +81,18 @@ Deno.test("toRequest() passes the signal on to the Request", () => {
   controller.abort();
   assertEquals(request.signal.aborted, true);
 });
+
+Deno.test("toRequest() hands over every field, hop-by-hop and obs-text ones included", async () => {
+  const text = "POST /u HTTP/1.1\r\nHost: a\r\nConnection: keep-alive\r\nContent-Length: 3\r\n" +
+    "TE: trailers\r\nX-Latin: caf\xe9\r\nCookie: a=1\r\nAccept: */*\r\n\r\n";
+  const parsed = parseRequestHead(Uint8Array.from(text, (c) => c.charCodeAt(0)), DEFAULT_LIMITS);
+  if (parsed === null) throw new Error("incomplete");
+  const post = parsed.head;
+  const body = ReadableStream.from([new Uint8Array([1, 2, 3])]);
+  const request = toRequest(post, new URL("http://a/u"), body);
+  assertEquals([...request.headers], [...new Headers(post.fields.map(([n, v]) => [n, v]))]);
+  assertEquals(request.headers.get("x-latin"), "caf\u00e9");
+  // A stream body gives the request no Content-Type of its own.
+  assertEquals(request.headers.get("content-type"), null);
+  assertEquals(new Uint8Array(await request.arrayBuffer()), new Uint8Array([1, 2, 3]));
+});

@@ -80,7 +80,7 @@ export function countingFileSystem(): FileSystem & { opened: number; closed: num
       return {
         read: (p) => file.read(p),
         seek: (offset, whence) => file.seek(offset, whence),
-        seekSync: (offset, whence) => file.seekSync(offset, whence),
+        seekSync: file.seekSync?.bind(file),
         stat: () => file.stat(),
         close: () => {
           fs.closed++;
