@@ -1,14 +1,18 @@
 /**
  * A run's results and their Markdown report: medians, the server × scenario
- * table, the ratios of each portico against each peer, the scenarios and the
- * notes. Pure; `deno fmt` pads the tables afterwards.
+ * table, the ratios of each portico against each peer, the fairness table,
+ * the scenarios and the notes. Pure; `deno fmt` pads the tables afterwards.
  *
  * @module
  */
 
+import { type FairnessErrors, fairnessErrors, type FairnessSummary } from "./_fairness.ts";
 import {
+  FAIRNESS_SCENARIOS,
+  type FairnessKey,
   HASH_SAMPLES,
   HELD_CONNECTIONS,
+  isFairnessKey,
   isLoadKey,
   LOAD_SCENARIOS,
   type LoadKey,
@@ -42,6 +46,22 @@ export interface RunRecord {
    * (every 250 ms), KiB; null or absent when not read.
    */
   readonly peakRssKiB?: number | null;
+  /** Why it failed, or null. */
+  readonly error: string | null;
+}
+
+/** One run of the fairness generator against one server. */
+export interface FairnessRecord {
+  readonly scenario: FairnessKey;
+  readonly server: ServerKey;
+  /** Connections asked for (fewer than the scenario's with `--smoke`). */
+  readonly connections: number;
+  /** The measured window asked for, seconds. */
+  readonly durationS: number;
+  /** The warm-up before it, seconds. */
+  readonly warmupS: number;
+  /** What the generator printed, or null when the run failed. */
+  readonly summary: FairnessSummary | null;
   /** Why it failed, or null. */
   readonly error: string | null;
 }
@@ -122,6 +142,8 @@ export interface BenchResults {
   /** Servers asked for that could not run, with the reason. */
   readonly skipped: ReadonlyArray<{ readonly server: ServerKey; readonly reason: string }>;
   readonly runs: readonly RunRecord[];
+  /** The fairness scenarios' runs, one per server and scenario. */
+  readonly fairness: readonly FairnessRecord[];
   readonly memory: readonly MemoryRecord[];
   readonly startup: readonly StartupRecord[];
   /** The coding of each server in each compressed scenario. */
@@ -377,7 +399,7 @@ function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>
   return [line(header), rule, ...rows.map(line)].join("\n");
 }
 
-function errorKinds(errors: WrkErrors): string {
+function errorKinds(errors: WrkErrors | FairnessErrors): string {
   const kinds = Object.entries(errors).filter(([, n]) => n > 0);
   return kinds.map(([kind, n]) => `${kind} ${groupThousands(n)}`).join(", ");
 }
@@ -412,6 +434,20 @@ export function notes(results: BenchResults): string[] {
       }
     }
   }
+  for (const { scenario, server, summary, error } of results.fairness) {
+    const where = `${name(server)}, ${FAIRNESS_SCENARIOS[scenario].label} fairness`;
+    if (error !== null) out.push(`${where}: failed: ${error.replace(/\.$/, "")}.`);
+    if (summary === null) continue;
+    if (fairnessErrors(summary.errors) > 0) {
+      out.push(`${where}: generator errors: ${errorKinds(summary.errors)}.`);
+    }
+    if (summary.clientCpu >= BUSY_GENERATOR) {
+      out.push(
+        `${where}: the generator used ${Math.round(summary.clientCpu * 100)} % of its CPU ` +
+          "during the window: the rate may be its limit rather than the server's.",
+      );
+    }
+  }
   for (const { server, error } of results.memory) {
     if (error !== null) out.push(`${name(server)}, memory: ${error}.`);
   }
@@ -421,6 +457,24 @@ export function notes(results: BenchResults): string[] {
   const hashError = results.hashing?.error ?? null;
   if (hashError !== null) out.push(`Hashing: ${hashError}.`);
   return [...out, ...results.notes];
+}
+
+/** The fairness generator's CPU share above which its rate is noted as perhaps its own limit. */
+const BUSY_GENERATOR = 0.9;
+
+/** A fairness scenario's legend line, in the form its runs had (smaller with `--smoke`). */
+function fairnessLegend(results: BenchResults, key: FairnessKey): string {
+  const s = FAIRNESS_SCENARIOS[key];
+  const form = results.fairness.find((record) => record.scenario === key) ?? s;
+  const only = s.servers.filter((server) => results.servers.includes(server)).join(", ");
+  const files = s.openFiles === null
+    ? ""
+    : `, generator and servers started with \`ulimit -n ${s.openFiles}\` (or the hard limit)`;
+  return `- ${s.label} fairness: \`node bench/fairness.mjs\` with ` +
+    `${groupThousands(form.connections)} keep-alive connections, each sending GET ${s.path} ` +
+    `one at a time (only ${only}), on wrk's CPU${files}; one round of ${form.durationS} s ` +
+    (form.warmupS > 0 ? `after a ${form.warmupS} s warm-up` : "without warm-up") +
+    "; requests/s, and the requests each connection completed.";
 }
 
 /** What a compressed scenario's legend adds. */
@@ -451,6 +505,7 @@ function legend(results: BenchResults): string[] {
         "tag instead of the provisional one; a fresh server per sample, median of " +
         `${HASH_SAMPLES}. MB/s is 10⁶ bytes per second.`;
     }
+    if (isFairnessKey(key)) return fairnessLegend(results, key);
     const s = LOAD_SCENARIOS[key];
     const header = s.header === "close"
       ? " with `Connection: close`"
@@ -571,6 +626,52 @@ function cpuTable(results: BenchResults): string[] {
   ];
 }
 
+/** A count per connection: a whole number, or a median halfway between two. */
+function perConnection(value: number): string {
+  return Number.isInteger(value)
+    ? groupThousands(value)
+    : `${groupThousands(Math.floor(value))}${(value % 1).toFixed(1).slice(1)}`;
+}
+
+/** The fairness table: a row per fairness scenario and server. Empty when none ran. */
+function fairnessTable(results: BenchResults): string[] {
+  if (results.fairness.length === 0) return [];
+  const header = [
+    "Server",
+    "Connections",
+    "req/s",
+    "Per connection min / median / max",
+    "Spread (%)",
+    "Starved",
+    "Errors",
+  ];
+  const rows = results.fairness.map(({ server, connections, summary }) => {
+    const cells = summary === null ? ["failed", "—", "—", "—", "—"] : [
+      groupThousands(summary.requestsPerSecond),
+      [summary.min, summary.median, summary.max].map(perConnection).join(" / "),
+      summary.spread === null ? "n/a" : significant(summary.spread * 100),
+      groupThousands(summary.starved),
+      groupThousands(fairnessErrors(summary.errors)),
+    ];
+    return [serverLabel(server, results.base), groupThousands(connections), ...cells];
+  });
+  return [
+    "## Fairness",
+    "",
+    "Requests completed by each keep-alive connection in the measured window, one GET at a " +
+    "time on each, counted by `bench/fairness.mjs` (Node.js, on wrk's CPU). Spread: (p99 − p1) " +
+    "÷ median of the counts: at 5, the counts of the middle 98 % of connections lie in a range " +
+    "5 % of the median wide. A fair server keeps it to a few percent; it cannot fall below " +
+    "100 ÷ median when counts differ by one request. Starved: connections that completed no " +
+    "request. " +
+    "Errors: failed connects, resets, closes, timeouts (10 s), error statuses and malformed " +
+    "responses, over the whole run; each failed connection is replaced.",
+    "",
+    table(header, rows),
+    "",
+  ];
+}
+
 /** The hashing table: median ms and MB/s of each timing. Empty when not selected. */
 function hashingTable(results: BenchResults): string[] {
   const hashing = results.hashing;
@@ -625,7 +726,7 @@ export function formatReport(results: BenchResults): string {
       `- Base: \`${base.rev}\` (commit ${base.commit}), from a git worktree, started as ours is`,
     ]),
     `- Runs: ${results.rounds} round${results.rounds === 1 ? "" : "s"} of ${results.durationS} s ` +
-    "per server and scenario " +
+    "per server and wrk scenario " +
     (results.warmupS > 0 ? `after a ${results.warmupS} s warm-up` : "without warm-up") +
     ", servers alternated between rounds, median reported. Load generator and servers share " +
     `this machine's CPUs, all traffic on 127.0.0.1; ${results.pinning}.`,
@@ -638,6 +739,7 @@ export function formatReport(results: BenchResults): string {
       ratios,
       "",
     ]),
+    ...fairnessTable(results),
     ...cpuTable(results),
     ...compressionTable(results),
     ...hashingTable(results),

@@ -1,7 +1,7 @@
 /**
- * What the benchmark compares: the servers, the wrk load scenarios, and the
- * measurements that are not wrk runs (resident memory, start-up time and
- * content hashing).
+ * What the benchmark compares: the servers, the wrk load scenarios, the
+ * fairness scenarios (`bench/fairness.mjs`), and the measurements that are
+ * not load runs (resident memory, start-up time and content hashing).
  *
  * @module
  */
@@ -175,10 +175,73 @@ export const LOAD_SCENARIOS: Readonly<Record<LoadKey, LoadScenario>> = {
 };
 
 /**
- * Everything `--scenarios` can select, in table order: the wrk scenarios,
- * memory, start-up, and content hashing (portico's code in-process, no wrk).
+ * One fairness scenario: `bench/fairness.mjs` (Node.js) keeps this many
+ * keep-alive connections busy, one GET at a time each, and counts the
+ * requests each completes. Pinned as the wrk scenarios are: the server on
+ * CPU 0, the generator on wrk's CPU. One short round, whatever `--rounds`,
+ * `--duration` and `--warmup` say: a default run must stay under 30 minutes.
  */
-export const SCENARIO_KEYS = [...LOAD_KEYS, "rss", "startup", "hash"] as const;
+export interface FairnessScenario {
+  /** The row's name, without "fairness". */
+  readonly label: string;
+  /** The URL path requested. */
+  readonly path: string;
+  /** Keep-alive connections. */
+  readonly connections: number;
+  /** The measured window, whole seconds. */
+  readonly durationS: number;
+  /** The unrecorded warm-up before it, whole seconds. */
+  readonly warmupS: number;
+  /** Open files allowed to the generator and the server, as {@linkcode LoadScenario.openFiles}. */
+  readonly openFiles: number | null;
+  /** The servers it compares. */
+  readonly servers: readonly ServerKey[];
+}
+
+/** The fairness scenarios' names in table order. */
+export const FAIRNESS_KEYS = ["fair1000", "fair10k"] as const;
+
+/** One of the fairness scenarios. */
+export type FairnessKey = typeof FAIRNESS_KEYS[number];
+
+/**
+ * The fairness scenarios: the connections of the 1,000- and
+ * 10,000-connection wrk scenarios, on the same file, for the same servers.
+ */
+export const FAIRNESS_SCENARIOS: Readonly<Record<FairnessKey, FairnessScenario>> = {
+  fair1000: {
+    label: "1,000 conn",
+    path: "/4k.html",
+    connections: 1000,
+    durationS: 5,
+    warmupS: 1,
+    openFiles: null,
+    servers: BROAD,
+  },
+  fair10k: {
+    label: "10,000 conn",
+    path: "/4k.html",
+    connections: 10_000,
+    durationS: 5,
+    warmupS: 1,
+    openFiles: LOAD_SCENARIOS["10kconn"].openFiles,
+    servers: LOAD_SCENARIOS["10kconn"].servers,
+  },
+};
+
+/** Every fairness scenario with `--smoke`: proof for CI that the generator works, no figure. */
+export const FAIRNESS_SMOKE: Pick<FairnessScenario, "connections" | "durationS" | "warmupS"> = {
+  connections: 20,
+  durationS: 1,
+  warmupS: 0,
+};
+
+/**
+ * Everything `--scenarios` can select, in table order: the wrk scenarios,
+ * the fairness scenarios, memory, start-up, and content hashing (portico's
+ * code in-process, no load).
+ */
+export const SCENARIO_KEYS = [...LOAD_KEYS, ...FAIRNESS_KEYS, "rss", "startup", "hash"] as const;
 
 /** One of {@linkcode SCENARIO_KEYS}. */
 export type ScenarioKey = typeof SCENARIO_KEYS[number];
@@ -187,7 +250,7 @@ export type ScenarioKey = typeof SCENARIO_KEYS[number];
  * Whether a selectable name is a wrk scenario.
  *
  * @param key A name from {@linkcode SCENARIO_KEYS}.
- * @returns True for the wrk scenarios, false for memory, start-up and hashing.
+ * @returns True for the wrk scenarios, false for fairness, memory, start-up and hashing.
  *
  * @example
  * ```ts
@@ -197,6 +260,22 @@ export type ScenarioKey = typeof SCENARIO_KEYS[number];
  */
 export function isLoadKey(key: ScenarioKey): key is LoadKey {
   return (LOAD_KEYS as readonly string[]).includes(key);
+}
+
+/**
+ * Whether a selectable name is a fairness scenario.
+ *
+ * @param key A name from {@linkcode SCENARIO_KEYS}.
+ * @returns True for the fairness scenarios.
+ *
+ * @example
+ * ```ts
+ * isFairnessKey("fair1000"); // true
+ * isFairnessKey("1000conn"); // false
+ * ```
+ */
+export function isFairnessKey(key: ScenarioKey): key is FairnessKey {
+  return (FAIRNESS_KEYS as readonly string[]).includes(key);
 }
 
 /** Keep-alive connections held open for the loaded memory reading. */

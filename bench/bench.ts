@@ -6,9 +6,12 @@
  * runs against every selected server, servers alternated between rounds,
  * after an unrecorded warm-up; the median is reported. Compressed scenarios
  * (`Accept-Encoding` sent) also report bytes and server CPU time per
- * response. Also measured: resident memory idle and with 1,000 keep-alive
- * connections open, portico's start-up time, and how fast portico hashes
- * files for their content tags. Prints a Markdown report and writes it to
+ * response. The fairness scenarios count the requests each of 1,000 or
+ * 10,000 keep-alive connections completes, with `bench/fairness.mjs` on
+ * Node.js in wrk's place, one short round per server. Also measured:
+ * resident memory idle and with 1,000 keep-alive connections open,
+ * portico's start-up time, and how fast portico hashes files for their
+ * content tags. Prints a Markdown report and writes it to
  * `--out`, with the raw numbers as JSON next to it.
  *
  * ```sh
@@ -24,13 +27,15 @@
  */
 
 import { writeCorpus } from "./_corpus.ts";
+import { fairnessErrors, runFairness } from "./_fairness.ts";
 import { measureHashing } from "./_hashing.ts";
-import { closeAll, freePort, get, holdConnections } from "./_http.ts";
+import { closeAll, freePort, get, holdConnections, HOST } from "./_http.ts";
 import { preparePeers } from "./_peers.ts";
 import { type BenchOptions, parseOptions, USAGE, UsageError } from "./_options.ts";
 import {
   type BenchResults,
   type EncodingRecord,
+  type FairnessRecord,
   formatReport,
   groupThousands,
   type MachineInfo,
@@ -40,7 +45,11 @@ import {
   type StartupRecord,
 } from "./_report.ts";
 import {
+  FAIRNESS_SCENARIOS,
+  FAIRNESS_SMOKE,
+  type FairnessKey,
   HELD_CONNECTIONS,
+  isFairnessKey,
   isLoadKey,
   LOAD_SCENARIOS,
   type LoadKey,
@@ -102,7 +111,7 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** The server's CPU while pinned; wrk gets the other one. */
+/** The server's CPU while pinned; wrk (or the fairness generator) gets the other one. */
 const SERVER_CPU = "0";
 const WRK_CPU = "1";
 
@@ -296,6 +305,74 @@ async function runScenario(
 }
 
 // ---------------------------------------------------------------------------
+// Fairness scenarios
+
+/** One server's fairness run: started alone, measured once, stopped; a failure is recorded. */
+async function measureFairness(
+  context: Context,
+  key: FairnessKey,
+  name: ServerKey,
+): Promise<FairnessRecord> {
+  const scenario = FAIRNESS_SCENARIOS[key];
+  const form = context.options.smoke ? FAIRNESS_SMOKE : scenario;
+  const { connections, durationS, warmupS } = form;
+  const record = { scenario: key, server: name, connections, durationS, warmupS };
+  const node = context.tools.node;
+  if (node === null) return { ...record, summary: null, error: "node (Node.js) not found" };
+  let server: Server;
+  try {
+    const placement = { cpus: SERVER_CPU, openFiles: scenario.openFiles };
+    server = await start(context, name, 1, placement);
+  } catch (error) {
+    return { ...record, summary: null, error: message(error) };
+  }
+  try {
+    const summary = await runFairness(
+      node,
+      {
+        host: HOST,
+        port: server.port,
+        path: scenario.path,
+        connections,
+        seconds: durationS,
+        warmupS,
+        headers: [],
+        placement: { cpus: WRK_CPU, openFiles: scenario.openFiles },
+      },
+      context.signal,
+      context.tools.taskset,
+    );
+    const error = summary.requests === 0
+      ? `no response (${fairnessErrors(summary.errors)} errors)`
+      : null;
+    return { ...record, summary, error };
+  } catch (error) {
+    return { ...record, summary: null, error: message(error) };
+  } finally {
+    await stopServer(server);
+  }
+}
+
+/** Runs one fairness scenario against every server it compares, one after the other. */
+async function runFairnessScenario(context: Context, key: FairnessKey): Promise<FairnessRecord[]> {
+  const scenario = FAIRNESS_SCENARIOS[key];
+  const records: FairnessRecord[] = [];
+  for (const name of context.servers.filter((server) => scenario.servers.includes(server))) {
+    const record = await measureFairness(context, key, name);
+    records.push(record);
+    const s = record.summary;
+    const figures = s === null
+      ? `failed: ${record.error}`
+      : `${groupThousands(s.requestsPerSecond)} req/s, per connection ` +
+        `${s.min}/${s.median}/${s.max}, spread ` +
+        `${s.spread === null ? "n/a" : `${significant(s.spread * 100)} %`}, ` +
+        `${s.starved} starved, ${fairnessErrors(s.errors)} errors`;
+    progress(`${scenario.label} fairness, ${name}: ${figures}`);
+  }
+  return records;
+}
+
+// ---------------------------------------------------------------------------
 // Memory and start-up
 
 /** Resident memory of one server idle, and with 1,000 keep-alive connections open. */
@@ -405,6 +482,10 @@ async function measureAll(
   for (const key of options.scenarios.filter(isLoadKey)) {
     runs.push(...await runScenario(context, key, findings));
   }
+  const fairness: FairnessRecord[] = [];
+  for (const key of options.scenarios.filter(isFairnessKey)) {
+    fairness.push(...await runFairnessScenario(context, key));
+  }
   const memory: MemoryRecord[] = [];
   if (options.scenarios.includes("rss")) {
     for (const server of servers) {
@@ -432,6 +513,7 @@ async function measureAll(
     scenarios: options.scenarios,
     servers,
     runs,
+    fairness,
     memory,
     startup: startup.filter((record) => PORTICO.includes(record.server)),
     encodings: findings.encodings,
@@ -563,7 +645,8 @@ export async function main(args: readonly string[]): Promise<number> {
     const command = ["deno", "run", "-A", "bench/bench.ts", ...args].join(" ");
     const pinning = tools.taskset === null
       ? "unpinned: taskset not found"
-      : `servers on CPU ${SERVER_CPU} and wrk on CPU ${WRK_CPU} (taskset -c), ` +
+      : `servers on CPU ${SERVER_CPU} and wrk or the fairness generator on CPU ${WRK_CPU} ` +
+        "(taskset -c), " +
         "except in the 2 workers scenario";
     const results = await measureAll(context, { command, base, skipped, pinning });
     const report = await formatMarkdown(formatReport(results));

@@ -1,8 +1,10 @@
 /**
  * The benchmark harness: its option parsing (a table of command lines), and
  * `bench/bench.ts --smoke` end to end as a subprocess, which must exit 0 and
- * write a report with a positive requests-per-second number for ours. The
- * smoke run needs wrk; without it that test is ignored and its name says why.
+ * write a report with a positive requests-per-second number for ours, from
+ * wrk in the 12 B scenario and from the fairness generator in the smoke form
+ * of the 1,000-connection fairness scenario. The smoke run needs wrk and
+ * Node.js; without them that test is ignored and its name says why.
  * Nothing here depends on how fast the machine is.
  */
 
@@ -47,6 +49,9 @@ const PARSED: ReadonlyArray<[string[], Partial<BenchOptions>]> = [
     scenarios: ["4k", "4k-gzip", "1m-js-gzip", "hash"],
     out: null,
   }],
+  [["--scenarios", "rss,fair10k,1000conn,fair1000"], {
+    scenarios: ["1000conn", "fair1000", "fair10k", "rss"],
+  }],
 ];
 
 Deno.test("parseOptions() reads each command line of the table", () => {
@@ -59,9 +64,9 @@ Deno.test("parseOptions() reads each command line of the table", () => {
   }
 });
 
-Deno.test("parseOptions() runs the compressed scenarios and hashing by default", () => {
+Deno.test("parseOptions() runs the compressed, fairness and hashing scenarios by default", () => {
   const { scenarios } = parseOptions([], "results.md");
-  for (const key of ["4k-gzip", "1m-js-gzip", "hash"] as const) {
+  for (const key of ["4k-gzip", "1m-js-gzip", "fair1000", "fair10k", "hash"] as const) {
     assert(scenarios.includes(key), `${key} is not in ${scenarios.join(",")}`);
   }
 });
@@ -103,6 +108,7 @@ function compressedResults(): BenchResults {
     base: null,
     pinning: "servers on CPU 0 and wrk on CPU 1",
     skipped: [],
+    fairness: [],
     runs: [
       {
         scenario: "4k-gzip",
@@ -173,6 +179,85 @@ Deno.test("formatReport() gives every server's CPU per request with ratios, and 
   assert(report.includes("servers on CPU 0 and wrk on CPU 1."), report);
 });
 
+/** A result of the two fairness scenarios, for the fairness table's layout. */
+function fairnessResults(): BenchResults {
+  const errors = { connect: 0, reset: 0, closed: 0, timeout: 0, status: 0, protocol: 0 };
+  const summary = {
+    connections: 1000,
+    seconds: 5,
+    requestsPerSecond: 40_000,
+    requests: 200_000,
+    min: 190,
+    p1: 195,
+    median: 200.5,
+    p99: 205,
+    max: 230,
+    spread: 0.05,
+    starved: 0,
+    errors,
+    connectSeconds: 0.2,
+    clientCpu: 0.5,
+  };
+  const record = { scenario: "fair1000", connections: 1000, durationS: 5, warmupS: 1 } as const;
+  return {
+    ...compressedResults(),
+    scenarios: ["fair1000", "fair10k"],
+    runs: [],
+    encodings: [],
+    hashing: null,
+    fairness: [
+      { ...record, server: "ours", summary, error: null },
+      {
+        ...record,
+        server: "nginx",
+        summary: {
+          ...summary,
+          min: 0,
+          median: 0,
+          spread: null,
+          starved: 600,
+          clientCpu: 0.95,
+          errors: { ...errors, connect: 3, timeout: 1_200 },
+        },
+        error: null,
+      },
+      {
+        scenario: "fair10k",
+        server: "ours",
+        connections: 10_000,
+        durationS: 5,
+        warmupS: 1,
+        summary: null,
+        error: "fairness generator failed: boom.",
+      },
+    ],
+  };
+}
+
+Deno.test("formatReport() gives each fairness run's figures, its errors and a busy generator", () => {
+  const report = formatReport(fairnessResults());
+  assert(report.includes("## Fairness"), report);
+  assertEquals(tableCell(report, "ours", "req/s"), "40,000");
+  assertEquals(tableCell(report, "ours", "Per connection min / median / max"), "190 / 200.5 / 230");
+  assertEquals(tableCell(report, "ours", "Spread (%)"), "5.00");
+  assertEquals(tableCell(report, "nginx", "Spread (%)"), "n/a");
+  assertEquals(tableCell(report, "nginx", "Starved"), "600");
+  assertEquals(tableCell(report, "nginx", "Errors"), "1,203");
+  assert(
+    report.includes("nginx, 1,000 conn fairness: generator errors: connect 3, timeout 1,200."),
+  );
+  assert(report.includes("nginx, 1,000 conn fairness: the generator used 95 % of its CPU"));
+  assert(
+    report.includes(
+      "ours (portico), 10,000 conn fairness: failed: fairness generator failed: boom.",
+    ),
+  );
+  assert(
+    report.includes("- 10,000 conn fairness: `node bench/fairness.mjs` with 10,000 keep-alive"),
+  );
+  assert(report.includes("`ulimit -n 65536`"), report);
+});
+
 Deno.test("placed() pins with taskset, raises the descriptor limit with bash, and keeps the pid", () => {
   const none = { cpus: null, openFiles: null };
   assertEquals(placed("wrk", ["-t1"], none, "/usr/bin/taskset"), { command: "wrk", args: ["-t1"] });
@@ -208,6 +293,8 @@ Deno.test("parseOptions() rejects a --base without a revision and other mistakes
 /** Why the smoke run cannot be tested here, or null. */
 const SKIP_REASON = which("wrk") === null
   ? "wrk is not installed (apt-get install wrk), and --smoke does not install it"
+  : which("node") === null
+  ? "node is not installed: the fairness generator runs on Node.js"
   : null;
 
 /** The cell in column `column` of the first row starting with `row`, in the table that has that column. */
@@ -226,14 +313,23 @@ function tableCell(markdown: string, row: string, column: string): string | null
 }
 
 Deno.test({
-  name: "bench.ts --smoke exits 0 and reports a positive req/s for ours" +
+  name: "bench.ts --smoke exits 0 and reports a positive req/s for ours from wrk and fairness" +
     (SKIP_REASON === null ? "" : ` (ignored: ${SKIP_REASON})`),
   ignore: SKIP_REASON !== null,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "portico_bench_test_" });
     try {
       const result = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", BENCH, "--smoke", "--out", `${dir}/smoke.md`],
+        args: [
+          "run",
+          "-A",
+          BENCH,
+          "--smoke",
+          "--scenarios",
+          "12b,fair1000",
+          "--out",
+          `${dir}/smoke.md`,
+        ],
         env: { NO_COLOR: "1" },
         stdin: "null",
         signal: AbortSignal.timeout(120_000),
@@ -247,6 +343,10 @@ Deno.test({
       assert(Number(cell.replaceAll(",", "")) > 0, `ours' 12 B cell is "${cell}"\n${report}`);
       const raw = JSON.parse(await Deno.readTextFile(`${dir}/smoke.json`));
       assertEquals(raw.servers, ["ours", "deno"]);
+      const fair = tableCell(report, "ours", "req/s");
+      assert(Number(fair?.replaceAll(",", "")) > 0, `ours' fairness req/s is "${fair}"\n${report}`);
+      assertEquals(tableCell(report, "ours", "Connections"), "20");
+      assertEquals(raw.fairness.map((r: { server: string }) => r.server), ["ours", "deno"]);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
