@@ -8,7 +8,7 @@
  */
 
 import { type Content, DEFAULT_CONTENT } from "./config.ts";
-import { compressAppResponse } from "./encoding/response.ts";
+import { compressAppResponse, type ResponseCompression } from "./encoding/response.ts";
 import type { Handler } from "./handler.ts";
 import type { Shortcut } from "./http/connection.ts";
 import { withLiveScript } from "./dev/page.ts";
@@ -36,6 +36,11 @@ export function gateway(files: StaticLookup, app: Handler): Handler {
   };
 }
 
+/** The codings offered and the smallest body compressed, from the content options. */
+function compressionOf(content: Readonly<Content>): ResponseCompression {
+  return { codings: content.compress, minBytes: content.compressMinBytes };
+}
+
 /**
  * The static layer's compression and `Cache-Control` options from the
  * server's content options.
@@ -52,7 +57,7 @@ export function contentOptions(
   content: Readonly<Content>,
 ): Pick<StaticOptions, "compression" | "cacheControl"> {
   return {
-    compression: { codings: content.compress, minBytes: content.compressMinBytes },
+    compression: compressionOf(content),
     cacheControl: {
       hashed: content.cacheControlHashed,
       html: content.cacheControlHtml,
@@ -140,7 +145,7 @@ export function liveSite(
     ...options,
     cache: false,
   });
-  const compression = { codings: content.compress, minBytes: content.compressMinBytes };
+  const compression = compressionOf(content);
   const answer = async (request: Request, response: Response) =>
     compressAppResponse(request, await live.decorate(response), compression);
   const lookup: StaticLookup = async (request, info) => {
@@ -173,7 +178,7 @@ function livePages(app: Handler): Handler {
  * ```
  */
 export function compressing(app: Handler, content: Readonly<Content>): Handler {
-  const options = { codings: content.compress, minBytes: content.compressMinBytes };
+  const options = compressionOf(content);
   if (options.codings.length === 0) return app;
   return async (request, info) => compressAppResponse(request, await app(request, info), options);
 }
