@@ -13,6 +13,8 @@
 // deno-lint-ignore no-import-prefix
 import { parseArgs as stdParseArgs } from "npm:deno-std@1.4.0/cli/parse_args.js";
 // deno-lint-ignore no-import-prefix
+import { parse as stdParseJsonc } from "npm:deno-std@1.4.0/jsonc/parse.js";
+// deno-lint-ignore no-import-prefix
 import * as stdMediaTypes from "npm:deno-std@1.4.0/media_types/mod.js";
 // deno-lint-ignore no-import-prefix
 import * as stdPath from "npm:deno-std@1.4.0/path/mod.js";
@@ -54,6 +56,22 @@ export interface ParsedArgs {
  */
 export const parseArgs: (args: readonly string[], options?: ParseArgsOptions) => ParsedArgs =
   stdParseArgs;
+
+/**
+ * Parses JSON with comments (`@std/jsonc` `parse`): `//` and `/* *\/`
+ * comments and trailing commas are allowed. Object keys become own
+ * properties, `__proto__` included.
+ *
+ * @param text The document.
+ * @returns The value it holds.
+ * @throws {SyntaxError} When the text is not JSON with comments.
+ *
+ * @example
+ * ```ts
+ * parseJsonc('{ "port": 8080, // the public port\n }'); // { port: 8080 }
+ * ```
+ */
+export const parseJsonc: (text: string) => unknown = stdParseJsonc;
 
 /**
  * The media type for a file extension with its charset parameter

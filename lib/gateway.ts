@@ -9,13 +9,22 @@
 
 import { type Content, DEFAULT_CONTENT } from "./config.ts";
 import { compressAppResponse, type ResponseCompression } from "./encoding/response.ts";
-import type { Handler } from "./handler.ts";
+import type { ErrorHandler, Handler } from "./handler.ts";
+import { rawPath } from "./http/request.ts";
 import type { Shortcut } from "./http/connection.ts";
 import { withLiveScript } from "./dev/page.ts";
 import { type LiveOptions, liveReload } from "./dev/site.ts";
 import { silentLogger } from "./log.ts";
 import { preparedShortcut } from "./prepared.ts";
-import { type StaticLookup, type StaticOptions, staticSite } from "./static/mod.ts";
+import { ruledSite, type SiteParts } from "./site/site.ts";
+import { NO_RULES, type SiteRules } from "./site/types.ts";
+import { RULE_FILES } from "./static/options.ts";
+import {
+  type StaticLookup,
+  type StaticOptions,
+  type StaticSite,
+  staticSite,
+} from "./static/mod.ts";
 
 /**
  * Combines a static lookup and an application into one handler.
@@ -90,6 +99,8 @@ const NOTHING_TO_CLOSE = () => {};
  * @param options How the static layer treats directories, dotfiles, misses and its cache.
  * @param content Compression and `Cache-Control`.
  * @param dev Development mode's options, or null when it is off.
+ * @param ruled The site's rules (see `ruledSite`: routes, headers, CORS, listings, the
+ * app shell, error pages) and the application's error hook; none by default.
  * @returns The handler, the shortcut and what to close on shutdown.
  * @throws {TypeError} When neither is given.
  *
@@ -104,17 +115,114 @@ export function site(
   options: StaticOptions,
   content: Readonly<Content> = DEFAULT_CONTENT,
   dev: LiveOptions | null = null,
+  ruled: SiteRuling = { rules: NO_RULES },
 ): Site {
   const compressed = app === null ? null : compressing(app, content);
   if (root === null) {
     if (compressed === null) throw new TypeError("serve() needs a handler, a root, or both");
     return { handler: compressed, shortcut: null, close: NOTHING_TO_CLOSE };
   }
-  if (dev !== null) return liveSite(app, root, options, content, dev);
-  const files = staticSite(root, { ...contentOptions(content), ...options });
-  const handler = compressed === null ? files.handler : gateway(files.lookup, compressed);
+  const { rules } = ruled;
+  if (dev !== null) {
+    return liveSite(app, root, { ...layoutOptions(rules), ...options }, content, dev, ruled);
+  }
+  const staticOptions = { ...contentOptions(content), ...layoutOptions(rules), ...options };
+  const files = staticSite(root, staticOptions);
   const shortcut = files.cache === null ? null : preparedShortcut(files.cache, files.negotiate);
-  return { handler, shortcut, close: NOTHING_TO_CLOSE };
+  if (!needsRules(rules)) {
+    const handler = compressed === null ? files.handler : gateway(files.lookup, compressed);
+    return { handler, shortcut, close: NOTHING_TO_CLOSE };
+  }
+  const { handler, touches } = ruledSite(siteParts(files, compressed, root, staticOptions, ruled));
+  return { handler, shortcut: declining(shortcut, touches), close: NOTHING_TO_CLOSE };
+}
+
+/** What `ruledSite` is made of, from what `site()` was given. */
+function siteParts(
+  files: StaticSite,
+  app: Handler | null,
+  root: string,
+  options: StaticOptions,
+  { rules, onError }: SiteRuling,
+): SiteParts {
+  return {
+    files,
+    app,
+    rules,
+    rootReal: rules.list ? realPathOr(root) : root,
+    hidden: options.hidden ?? RULE_FILES,
+    dotfiles: options.dotfiles ?? false,
+    logger: options.logger ?? silentLogger,
+    onError,
+  };
+}
+
+/** A site's rules, and who answers for an application that throws. */
+export interface SiteRuling {
+  /** The rules (see `SiteRules`). */
+  readonly rules: SiteRules;
+  /** Answers for an application that throws (the server's `onError`). */
+  readonly onError?: ErrorHandler;
+}
+
+/** The static layer's options the rules set: clean URLs, slashes, listings, the not-found page. */
+function layoutOptions(rules: SiteRules): StaticOptions {
+  const notFound = rules.errorPages["404"];
+  return {
+    cleanUrls: rules.cleanUrls,
+    trailingSlash: rules.trailingSlash,
+    list: rules.list,
+    ...(notFound === undefined ? {} : { notFoundPage: notFound }),
+  };
+}
+
+/** Whether the rules need more than the static layer: routes, headers, CORS, fallbacks, pages. */
+function needsRules(rules: SiteRules): boolean {
+  return rules.headers.length > 0 || rules.routes.length > 0 || rules.cors.length > 0 ||
+    rules.spa !== null || rules.list || Object.keys(rules.errorPages).length > 0;
+}
+
+/** The real path of the root, or the root itself when it cannot be resolved. */
+function realPathOr(root: string): string {
+  try {
+    return Deno.realPathSync(root);
+  } catch {
+    return root;
+  }
+}
+
+/** A fast path that leaves the paths the rules touch to the handler. */
+function declining(shortcut: Shortcut | null, touches: (rawPath: string) => boolean) {
+  if (shortcut === null) return null;
+  return ((head, connection, server) =>
+    touches(rawPath(head)) ? null : shortcut(head, connection, server)) satisfies Shortcut;
+}
+
+/**
+ * A site that can be replaced while it serves: requests that started keep
+ * the site they started with (a download in progress is not cut), new ones
+ * get the new site, and the old one is closed.
+ *
+ * @param initial The first site.
+ * @returns The site to serve through, and `swap` to replace what it serves.
+ *
+ * @example
+ * ```ts
+ * const switchable = switchableSite(site(null, "www", {}));
+ * switchable.swap(site(null, "www", {}, DEFAULT_CONTENT, null, { rules: newRules }));
+ * ```
+ */
+export function switchableSite(initial: Site): { site: Site; swap: (next: Site) => void } {
+  let current = initial;
+  const handler: Handler = (request, info) => current.handler(request, info);
+  const shortcut: Shortcut = (head, connection, server) =>
+    current.shortcut === null ? null : current.shortcut(head, connection, server);
+  const swap = (next: Site) => {
+    const old = current;
+    current = next;
+    old.close();
+  };
+  return { site: { handler, shortcut, close: () => current.close() }, swap };
 }
 
 /**
@@ -138,25 +246,56 @@ export function liveSite(
   options: StaticOptions,
   content: Readonly<Content>,
   dev: LiveOptions,
+  ruled: SiteRuling = { rules: NO_RULES },
 ): Site {
   const live = liveReload(root, options.logger ?? silentLogger);
-  const files = staticSite(root, {
-    ...contentOptions({ ...content, compress: [] }),
-    ...options,
-    cache: false,
-  });
+  const staticOptions = { ...contentOptions({ ...content, compress: [] }), ...options };
+  const files = staticSite(root, { ...staticOptions, cache: false });
   const compression = compressionOf(content);
   const answer = async (request: Request, response: Response) =>
     compressAppResponse(request, await live.decorate(response), compression);
-  const lookup: StaticLookup = async (request, info) => {
-    const result = await files.lookup(live.fileRequest(request), info);
-    return result instanceof Response ? await answer(request, result) : result;
-  };
-  const inner: Handler = app === null
-    ? async (request, info) => answer(request, await files.handler(live.fileRequest(request), info))
-    : gateway(lookup, compressing(dev.app ? livePages(app) : app, content));
+  const application = app === null ? null : compressing(dev.app ? livePages(app) : app, content);
+  let inner: Handler;
+  if (needsRules(ruled.rules)) {
+    const liveFiles = liveStaticSite(files, live.fileRequest, answer);
+    inner = ruledSite(siteParts(liveFiles, application, root, staticOptions, ruled)).handler;
+  } else if (application === null) {
+    inner = async (request, info) =>
+      answer(request, await files.handler(live.fileRequest(request), info));
+  } else {
+    const lookup: StaticLookup = async (request, info) => {
+      const result = await files.lookup(live.fileRequest(request), info);
+      return result instanceof Response ? await answer(request, result) : result;
+    };
+    inner = gateway(lookup, application);
+  }
   const handler: Handler = (request, info) => live.reserved(request) ?? inner(request, info);
   return { handler, shortcut: null, close: () => live.close() };
+}
+
+/**
+ * A static site whose answers are made as development mode makes them:
+ * looked up for the request as the file layer should see it, then given
+ * the live-reload script and compressed.
+ */
+function liveStaticSite(
+  files: StaticSite,
+  fileRequest: (request: Request) => Request,
+  answer: (request: Request, response: Response) => Promise<Response>,
+): StaticSite {
+  return {
+    ...files,
+    find: async (request, info) => {
+      const result = await files.find(fileRequest(request), info);
+      return result instanceof Response ? await answer(request, result) : result;
+    },
+    page: async (request, path, status) => {
+      const page = await files.page(fileRequest(request), path, status);
+      return page === null ? null : await answer(request, page);
+    },
+    missPage: async (request, miss) =>
+      await answer(request, await files.missPage(fileRequest(request), miss)),
+  };
 }
 
 /** An application whose full HTML documents get the live-reload script. */

@@ -44,7 +44,12 @@ import {
 import { HttpError } from "./errors.ts";
 import type { ErrorHandler, Handler, ServeInfo } from "./handler.ts";
 import type { LiveOptions } from "./dev/site.ts";
-import { site } from "./gateway.ts";
+import { join } from "./deps.ts";
+import { site, switchableSite } from "./gateway.ts";
+import { reloader } from "./reload.ts";
+import { readTextFileSync, siteRulesFrom } from "./site/read.ts";
+import { RuleError, type SiteRules, type TrailingSlash } from "./site/types.ts";
+import { watchRuleFiles } from "./site/watch_rules.ts";
 import { consoleLogger, type Logger } from "./log.ts";
 import { listen, type Server } from "./server.ts";
 import {
@@ -57,7 +62,15 @@ import {
   type StaticOptions,
 } from "./static/mod.ts";
 
-export { DEFAULT_CONTENT, DEFAULT_LIMITS, DEFAULT_TUNING, HttpError, serveStatic, staticLookup };
+export {
+  DEFAULT_CONTENT,
+  DEFAULT_LIMITS,
+  DEFAULT_TUNING,
+  HttpError,
+  RuleError,
+  serveStatic,
+  staticLookup,
+};
 export type {
   Content,
   ErrorHandler,
@@ -72,6 +85,7 @@ export type {
   StaticLookup,
   StaticMiss,
   StaticOptions,
+  TrailingSlash,
   Tuning,
 };
 
@@ -115,10 +129,45 @@ export interface ServeOptions {
    * Development mode for `root`: watched, open pages reloaded on changes,
    * nothing cached (see the README's "Development"). Never for a server the
    * internet can reach. `{ app: true }`: the handler's HTML pages get the
-   * live-reload script too. `{ app: true }`: the handler's HTML pages get the
    * live-reload script too.
    */
   dev?: boolean | LiveOptions;
+  /**
+   * The site's rules and behaviours for `root`, as the configuration file
+   * writes them (README "Configuration"); the root's `_headers` and
+   * `_redirects` are read as well, and read again by `reload()` and when
+   * they change.
+   */
+  site?: SiteOptions;
+}
+
+/** The site's rules and behaviours: the configuration file's keys for them, as an object. */
+export interface SiteOptions {
+  /** Headers, redirects and rewrites by path pattern (the configuration file's `rules`). */
+  rules?: readonly unknown[];
+  /** CORS by path pattern (the configuration file's `cors`). */
+  cors?: readonly unknown[];
+  /** Pages by status, relative to the root (`{ "500": "errors/500.html" }`). */
+  errorPages?: Readonly<Record<string, string>>;
+  /** Answer page navigations to paths with no file with this page (true: `index.html`). */
+  spa?: boolean | string;
+  /** Serve `/about` from `about.html`. */
+  cleanUrls?: boolean;
+  /** The trailing-slash policy (default `auto`). */
+  trailingSlash?: TrailingSlash;
+  /** List directories without an index. */
+  list?: boolean;
+}
+
+/** A server started by {@linkcode serve}. */
+export interface SiteServer extends Server {
+  /**
+   * Reads the site's rules again (`options.site` and the root's rule files)
+   * and serves new requests with them; requests in progress finish as they
+   * started. Resolves with false, after one line to the logger, when they
+   * cannot be used; the running rules stay.
+   */
+  reload(): Promise<boolean>;
 }
 
 /** Development mode's options from `ServeOptions.dev`, or null when it is off. */
@@ -148,38 +197,83 @@ function liveOptions(dev: boolean | LiveOptions | undefined): LiveOptions | null
  * await server.finished;
  * ```
  */
-export function serve(options: ServeOptions): Server {
+export function serve(options: ServeOptions): SiteServer {
   const { handler, root } = options;
   const logger = options.logger ?? consoleLogger({ quiet: true });
   const tuning = { ...DEFAULT_TUNING, ...options.tuning };
   const content = { ...DEFAULT_CONTENT, ...options.content };
-  const served = site(
-    handler ?? null,
-    root ?? null,
-    {
-      logger,
-      cache: tuning,
-      ...options.static,
-    },
-    content,
-    liveOptions(options.dev),
-  );
+  const dev = liveOptions(options.dev);
+  const build = (rules: SiteRules) =>
+    site(
+      handler ?? null,
+      root ?? null,
+      { logger, cache: tuning, ...options.static },
+      content,
+      dev,
+      { rules, onError: options.onError },
+    );
+  const served = switchableSite(build(librarySiteRules(root ?? null, options.site, logger)));
+  const reload = reloader({
+    read: () => Promise.resolve(librarySiteRules(root ?? null, options.site, null)),
+    apply: (rules) => Promise.resolve(served.swap(build(rules))).then(() => null),
+    report: (line, ok) => ok ? undefined : logger.error(line),
+  });
+  const unwatch = root === undefined || dev !== null
+    ? () => {}
+    : watchRuleFiles(root, () => void reload(), () => {});
 
   const server = listen({
     hostname: options.hostname ?? DEFAULT_HOST,
     port: options.port ?? DEFAULT_PORT,
-    handler: served.handler,
-    shortcut: served.shortcut,
+    handler: served.site.handler,
+    shortcut: served.site.shortcut,
     limits: options.limits,
     tuning,
     logger,
     onError: options.onError,
-    onShutdown: served.close,
+    onShutdown: () => {
+      unwatch();
+      served.site.close();
+    },
   });
   const onListen = options.onListen ??
     ((addr: Deno.NetAddr) => console.log(`Listening on http://${authority(addr)}/`));
   onListen(server.addr);
   if (options.signal?.aborted) server.shutdown();
   else options.signal?.addEventListener("abort", () => server.shutdown(), { once: true });
-  return server;
+  return Object.assign(server, { reload });
+}
+
+/**
+ * The rules `serve()` starts (or reloads) with: `options.site` and the
+ * root's rule files, read synchronously. Rules that cannot be used throw
+ * (at start) a `RuleError`; the lines of the rule files that use what is
+ * not supported go to the logger once, at start.
+ */
+function librarySiteRules(
+  root: string | null,
+  options: SiteOptions = {},
+  logger: Logger | null,
+): SiteRules {
+  const texts = {
+    headers: root === null ? null : readTextFileSync(join(root, "_headers")),
+    redirects: root === null ? null : readTextFileSync(join(root, "_redirects")),
+  };
+  const configured = {
+    file: "serve()",
+    rules: options.rules,
+    cors: options.cors,
+    errorPages: options.errorPages ?? {},
+  };
+  const spa = options.spa ?? false;
+  const flags = {
+    spa: spa !== false,
+    spaPage: typeof spa === "string" ? spa : "index.html",
+    cleanUrls: options.cleanUrls ?? false,
+    trailingSlash: options.trailingSlash ?? "auto",
+    list: options.list ?? false,
+  };
+  const read = siteRulesFrom(texts, configured, flags);
+  for (const line of read.unsupported) logger?.error(line);
+  return read.rules;
 }

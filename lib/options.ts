@@ -10,10 +10,11 @@
  */
 
 /**
- * Where a row belongs: what serves, what bounds a client, how the server
- * spends memory, or how files are encoded and cached by clients.
+ * Where a row belongs: what serves, how the site answers paths, what bounds
+ * a client, how the server spends memory, or how files are encoded and
+ * cached by clients.
  */
-export type OptionGroup = "serve" | "limits" | "tuning" | "content";
+export type OptionGroup = "serve" | "site" | "limits" | "tuning" | "content";
 
 /**
  * The kind of value a flag takes, which says how it is parsed and shown:
@@ -21,10 +22,11 @@ export type OptionGroup = "serve" | "limits" | "tuning" | "content";
  * seconds or with ms, s, m), `count` (a whole number), `port`, `host`,
  * `string` (not empty), `boolean` (a switch), `command` (`--help`,
  * `--version`: the switch is an action, not a value), `codings` (a comma
- * list of content codings, or `off`) and `field` (a header field value, or
- * `off` for none).
+ * list of content codings, or `off`), `field` (a header field value, or
+ * `off` for none) and `choice` (one of the row's `choices`).
  */
 export type OptionKind =
+  | "choice"
   | "codings"
   | "field"
   | "size"
@@ -48,6 +50,10 @@ export interface OptionSpec {
   readonly kind: OptionKind;
   /** The value when the flag is not given (null: none). */
   readonly default: number | string | boolean | null | readonly string[];
+  /** The values a `choice` row accepts. */
+  readonly choices?: readonly string[];
+  /** False for a flag that has no key in the configuration file (`--config` itself). */
+  readonly fileKey?: false;
   /** The smallest value accepted (numeric kinds; milliseconds for durations). */
   readonly min?: number;
   /** The largest value accepted (numeric kinds), when there is a bound of its own. */
@@ -73,6 +79,7 @@ export interface OptionSpec {
 }
 
 import type { Coding } from "./encoding/negotiate.ts";
+import { TRAILING_SLASH } from "./site/types.ts";
 
 const KIB = 1024;
 /** The default `Cache-Control` of files that are neither hashed nor HTML. */
@@ -178,6 +185,20 @@ export const OPTIONS = {
     help: "Do not print an access-log line per request",
     meaning: "no access-log line per request",
   },
+  /** The configuration file, or null to look for `portico.json` or `portico.jsonc`. */
+  config: {
+    flag: "config",
+    group: "serve",
+    kind: "string",
+    default: null,
+    fileKey: false,
+    needs: "a file",
+    placeholder: "FILE",
+    help: "Read options and rules from FILE (JSON with comments); without it, portico.json or " +
+      "portico.jsonc in the working directory is read when there is one; flags win over the file",
+    meaning: "options and rules from FILE (see [Configuration](#configuration)); " +
+      "default: `portico.json` or `portico.jsonc` when present",
+  },
   /** `--help`: print the usage and exit. */
   help: {
     flag: "help",
@@ -197,6 +218,57 @@ export const OPTIONS = {
     default: null,
     help: "Print the version and exit",
     meaning: "the version",
+  },
+  /** Whether page navigations to paths with no file get the single-page application's page. */
+  spa: {
+    flag: "spa",
+    group: "site",
+    kind: "boolean",
+    default: false,
+    help: "Answer a page navigation to a path with no file with --spa-page and 200; missing " +
+      "assets (scripts, images, fetch() calls) keep their 404",
+    meaning: "single-page application fallback for page navigations only",
+  },
+  /** The page single-page navigations fall back to, relative to the root. */
+  spaPage: {
+    flag: "spa-page",
+    group: "site",
+    kind: "string",
+    default: "index.html",
+    needs: "a file under the root",
+    placeholder: "FILE",
+    help: "The page --spa answers navigations with, relative to the root",
+    meaning: "the page `--spa` answers with, relative to the root",
+  },
+  /** Whether `/about` serves `about.html` and `/about.html` redirects to `/about`. */
+  cleanUrls: {
+    flag: "clean-urls",
+    group: "site",
+    kind: "boolean",
+    default: false,
+    help: "Serve /about from about.html, and redirect /about.html to /about",
+    meaning: "`/about` serves `about.html`; `/about.html` redirects to `/about`",
+  },
+  /** How trailing slashes are treated for directories and pages. */
+  trailingSlash: {
+    flag: "trailing-slash",
+    group: "site",
+    kind: "choice",
+    choices: TRAILING_SLASH,
+    default: "auto",
+    placeholder: "POLICY",
+    help: "auto (directories get a /, pages none), always, never or as-is (nothing redirected)",
+    meaning: "`auto`: directories get a `/`, pages none; `always`, `never`, `as-is`",
+  },
+  /** Whether a directory without an index is listed. */
+  list: {
+    flag: "list",
+    group: "site",
+    kind: "boolean",
+    default: false,
+    help: "List the files of a directory that has no index (HTML, or JSON for " +
+      "Accept: application/json); dotfiles stay hidden",
+    meaning: "list directories that have no index",
   },
 
   /** Longest request-target in bytes; longer → 414. */
@@ -543,6 +615,7 @@ export type OptionValue<R extends OptionSpec> =
     : R["kind"] extends "boolean" ? boolean
     : R["kind"] extends "codings" ? readonly Coding[]
     : R["kind"] extends "field" ? string | null
+    : R["kind"] extends "choice" ? R extends { choices: readonly (infer C)[] } ? C : never
     : never)
   | (R["default"] extends null ? null : never);
 
@@ -599,6 +672,7 @@ export function optionDefaults<G extends OptionGroup>(group: G): Readonly<GroupV
 /** Sections of the help, in order: the line that heads each, and a note under it. */
 export const OPTION_GROUPS = {
   serve: { title: "Options", note: "" },
+  site: { title: 'Site (see README "Configuration")', note: "" },
   limits: {
     title: 'Limits (see README "Limits and security")',
     note: "A SIZE is bytes, or a number with K, M or G (powers of 1024); a TIME is seconds, " +

@@ -9,12 +9,17 @@
 
 import { authority } from "./address.ts";
 import { findApp } from "./app.ts";
-import { type CliOptions, HELP_TEXT, parseCli } from "./cli.ts";
+import { type CliOptions, HELP_TEXT } from "./cli.ts";
 import { IO_EVENTS_VARIABLE, SERVER_NAME, VERSION } from "./config.ts";
 import { dirname, fromFileUrl, resolve } from "./deps.ts";
 import { UserError } from "./errors.ts";
 import { explainListenError } from "./listen_error.ts";
 import { consoleLogger, describeError } from "./log.ts";
+import { reloader } from "./reload.ts";
+import { loadSettings, type Settings } from "./settings/load.ts";
+import { type ReadRules, readSiteRules, type SiteFlags } from "./site/read.ts";
+import { RuleError, type SiteRules } from "./site/types.ts";
+import { watchRuleFiles } from "./site/watch_rules.ts";
 import { startWorkers, type WorkerPool } from "./supervisor.ts";
 
 /** The site bundled next to the program (in a checkout, or inside a compiled binary). */
@@ -112,18 +117,20 @@ function ensurePortFree(hostname: string, port: number): void {
 }
 
 /**
- * Runs the program: checks what it is asked to serve, starts the sandboxed
- * workers that serve it, and stops them on SIGINT or SIGTERM.
+ * Runs the program: reads the command line and the configuration file,
+ * checks what it is asked to serve, starts the sandboxed workers that serve
+ * it, reloads the site's rules on SIGHUP or when a rule file changes, and
+ * stops them on SIGINT or SIGTERM.
  *
  * @param args The command-line arguments.
  * @returns The exit code: 0 after a clean stop, 2 for a usage or start-up error the user
  * can fix, 1 for any other failure.
  */
 export async function run(args: readonly string[]): Promise<number> {
-  let pool: WorkerPool;
-  let announce: () => void;
+  let serving: Serving;
   try {
-    const command = parseCli(args, { get: (name) => Deno.env.get(name) });
+    const settings = await loadSettings(args, ENVIRONMENT, Deno.cwd());
+    const command = settings.command;
     if (command.kind === "help") {
       console.log(HELP_TEXT);
       return 0;
@@ -132,43 +139,7 @@ export async function run(args: readonly string[]): Promise<number> {
       console.log(`${SERVER_NAME} ${VERSION}`);
       return 0;
     }
-    const options = command.options;
-    // With an application, files are served only from a root that was asked for.
-    const app = options.app === null ? null : await findApp(options.app);
-    const root = app === null || options.rootGiven ? await findRoot(options) : null;
-    if (options.devApp && !options.dev) throw new UserError("--dev-app needs --dev");
-    if (options.dev && root === null) {
-      throw new UserError("--dev watches files: with --app, pass --root DIR as well");
-    }
-    if (options.workers > 1 && typeof Deno.listenDatagram !== "function") {
-      throw new UserError(
-        "--workers above 1 needs Deno's --unstable-net flag (deno task serve has it)",
-      );
-    }
-    const config = {
-      root,
-      app,
-      appName: options.app,
-      hostname: options.hostname,
-      port: options.port,
-      limits: options.limits,
-      tuning: options.tuning,
-      content: options.content,
-      quiet: options.quiet,
-      dev: options.dev ? { app: options.devApp } : null,
-    };
-    if (options.workers > 1 && options.port !== 0) ensurePortFree(options.hostname, options.port);
-    const logger = consoleLogger({ quiet: options.quiet });
-    pool = await startWorkers(config, await readablePaths(root, app), options.workers, logger);
-    const what = [options.app, root].filter((part) => part !== null).join(" with files from ");
-    const workers = options.workers === 1 ? "" : ` (${options.workers} workers)`;
-    const { addr, ioEventsPerTick } = pool;
-    announce = () => {
-      console.log(`${SERVER_NAME} ${VERSION} serving ${what}${workers}`);
-      for (const url of reachableUrls(addr)) console.log(`  ${url}`);
-      if (options.dev) console.log(DEV_NOTICE);
-      warnIoEvents(ioEventsPerTick, options.tuning.ioEventsPerTick);
-    };
+    serving = await startServing(args, settings, command.options);
   } catch (error) {
     if (error instanceof UserError) {
       console.error(`${SERVER_NAME}: ${error.message}`);
@@ -178,8 +149,114 @@ export async function run(args: readonly string[]): Promise<number> {
     console.error(`${SERVER_NAME}: cannot start: ${describeError(error)}`);
     return 1;
   }
+  return await serveUntilSignalled(serving);
+}
 
-  return await serveUntilSignalled(pool, announce);
+/** The environment as the settings read it. */
+const ENVIRONMENT = { get: (name: string) => Deno.env.get(name) };
+
+/** A started server: its workers, its start-up lines, and how to reload it. */
+interface Serving {
+  readonly pool: WorkerPool;
+  /** Prints the start-up lines. */
+  readonly announce: () => void;
+  /** Reads the configuration and the rule files again and switches to them. */
+  readonly reload: () => Promise<boolean>;
+  /** The root whose rule files are watched, or null. */
+  readonly watched: string | null;
+}
+
+/** Checks the options, reads the site's rules and starts the workers. */
+async function startServing(
+  args: readonly string[],
+  settings: Settings,
+  options: CliOptions,
+): Promise<Serving> {
+  // With an application, files are served only from a root that was asked for.
+  const app = options.app === null ? null : await findApp(options.app);
+  const root = app === null || options.rootGiven ? await findRoot(options) : null;
+  checkCombinations(options, root);
+  const read = await siteRulesOf(root, settings, options.site);
+  const config = {
+    root,
+    app,
+    appName: options.app,
+    hostname: options.hostname,
+    port: options.port,
+    limits: options.limits,
+    tuning: options.tuning,
+    content: options.content,
+    quiet: options.quiet,
+    dev: options.dev ? { app: options.devApp } : null,
+    rules: read.rules,
+  };
+  if (options.workers > 1 && options.port !== 0) ensurePortFree(options.hostname, options.port);
+  const logger = consoleLogger({ quiet: options.quiet });
+  const pool = await startWorkers(config, await readablePaths(root, app), options.workers, logger);
+  const what = [options.app, root].filter((part) => part !== null).join(" with files from ");
+  const workers = options.workers === 1 ? "" : ` (${options.workers} workers)`;
+  const announce = () => {
+    console.log(`${SERVER_NAME} ${VERSION} serving ${what}${workers}`);
+    for (const url of reachableUrls(pool.addr)) console.log(`  ${url}`);
+    if (settings.configPath !== null) console.log(`  configuration: ${settings.configPath}`);
+    if (options.dev) console.log(DEV_NOTICE);
+    for (const line of read.unsupported) console.error(`${SERVER_NAME}: ${line}`);
+    warnIoEvents(pool.ioEventsPerTick, options.tuning.ioEventsPerTick);
+  };
+  const reload = reloader({
+    read: () => rereadRules(args, root),
+    apply: (rules) => pool.reload(rules),
+    report: (line, ok) => (ok ? console.log : console.error)(`${SERVER_NAME}: ${line}`),
+  });
+  return { pool, announce, reload, watched: root !== null && !options.dev ? root : null };
+}
+
+/** Refuses options that do not go together. */
+function checkCombinations(options: CliOptions, root: string | null): void {
+  if (options.devApp && !options.dev) throw new UserError("--dev-app needs --dev");
+  if (options.dev && root === null) {
+    throw new UserError("--dev watches files: with --app, pass --root DIR as well");
+  }
+  if (options.workers > 1 && typeof Deno.listenDatagram !== "function") {
+    throw new UserError(
+      "--workers above 1 needs Deno's --unstable-net flag (deno task serve has it)",
+    );
+  }
+}
+
+/**
+ * The site's rules from the configuration file, the rule files under the
+ * root and the site flags.
+ *
+ * @throws {UserError} Naming the file, the line or JSON path, and what is expected.
+ */
+async function siteRulesOf(
+  root: string | null,
+  settings: Settings,
+  flags: SiteFlags,
+): Promise<ReadRules> {
+  const configured = settings.configName === null ? null : {
+    file: settings.configName,
+    rules: settings.rules,
+    cors: settings.cors,
+    errorPages: settings.errorPages,
+  };
+  try {
+    return await readSiteRules(root, configured, flags);
+  } catch (error) {
+    if (error instanceof RuleError) throw new UserError(error.message);
+    if (error instanceof Deno.errors.PermissionDenied) {
+      throw new UserError(`cannot read the rule files under ${root}: permission denied`);
+    }
+    throw error;
+  }
+}
+
+/** What a reload reads: the command line and the configuration file again, then the rules. */
+async function rereadRules(args: readonly string[], root: string | null): Promise<SiteRules> {
+  const settings = await loadSettings(args, ENVIRONMENT, Deno.cwd());
+  if (settings.command.kind !== "serve") throw new UserError("the command line no longer serves");
+  return (await siteRulesOf(root, settings, settings.command.options.site)).rules;
 }
 
 /** The start-up line of development mode. */
@@ -206,16 +283,17 @@ function warnIoEvents(seen: string | null, wanted: number): void {
 
 /**
  * Waits for the workers to finish, stopping them on SIGINT or SIGTERM: the
- * first signal stops gracefully, a second one at once. SIGHUP, which would
- * otherwise end the process, is logged and ignored until reloading exists.
- * The start-up lines are printed once the signals are handled, so a process
+ * first signal stops gracefully, a second one at once. SIGHUP reloads the
+ * configuration and the rule files, as a change to a rule file does. The
+ * start-up lines are printed once the signals are handled, so a process
  * manager that signals as soon as it reads them finds a graceful stop.
  *
- * @param pool The running workers.
- * @param announce Prints the start-up lines.
+ * @param serving The running workers, the start-up lines and the reload.
  * @returns The exit code.
  */
-async function serveUntilSignalled(pool: WorkerPool, announce: () => void): Promise<number> {
+async function serveUntilSignalled(
+  { pool, announce, reload, watched }: Serving,
+): Promise<number> {
   let signals = 0;
   const stop = () => {
     if (++signals > 1) {
@@ -224,16 +302,19 @@ async function serveUntilSignalled(pool: WorkerPool, announce: () => void): Prom
     }
     pool.stop();
   };
-  const hangUp = () => console.error(`${SERVER_NAME}: SIGHUP ignored (reloading is not supported)`);
+  const hangUp = () => void reload();
   const listeners: Array<[Deno.Signal, () => void]> = Deno.build.os === "windows"
     ? [["SIGINT", stop]]
     : [["SIGINT", stop], ["SIGTERM", stop], ["SIGHUP", hangUp]];
   for (const [name, listener] of listeners) Deno.addSignalListener(name, listener);
+  // A root that cannot be watched (a compiled binary's own files) is reloaded by signal only.
+  const unwatch = watched === null ? () => {} : watchRuleFiles(watched, hangUp, () => {});
   // Only now say where it serves: whoever acts on that line may signal at once.
   announce();
   try {
     return await pool.finished;
   } finally {
+    unwatch();
     for (const [name, listener] of listeners) Deno.removeSignalListener(name, listener);
   }
 }

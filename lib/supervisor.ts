@@ -17,6 +17,7 @@ import {
 import type { LiveOptions } from "./dev/site.ts";
 import { UserError } from "./errors.ts";
 import { firstLine, type Logger } from "./log.ts";
+import type { SiteRules } from "./site/types.ts";
 
 /** What a worker needs to serve. */
 export interface WorkerConfig {
@@ -42,11 +43,15 @@ export interface WorkerConfig {
   readonly quiet: boolean;
   /** Development mode (live reload, nothing cached), or null when it is off. */
   readonly dev: LiveOptions | null;
+  /** The site's rules, as the main thread read and checked them. */
+  readonly rules: SiteRules;
 }
 
 /** Messages from the main thread to a worker. */
 export type ToWorker =
   | { readonly kind: "start"; readonly config: WorkerConfig }
+  /** New rules for new requests; answered with `reloaded`. */
+  | { readonly kind: "reload"; readonly rules: SiteRules }
   | { readonly kind: "stop" };
 
 /** Messages from a worker to the main thread. */
@@ -59,6 +64,8 @@ export type FromWorker =
     readonly ioEventsPerTick: string | null;
   }
   | { readonly kind: "failed"; readonly message: string; readonly exitCode: number }
+  /** The rules of a `reload` serve new requests, or why they could not (the old ones stay). */
+  | { readonly kind: "reloaded"; readonly error: string | null }
   | { readonly kind: "stopped" };
 
 /** The permissions a serving worker gets. */
@@ -144,6 +151,12 @@ export interface WorkerPool {
   readonly finished: Promise<number>;
   /** Asks every worker to shut down gracefully and resolves when they have. */
   stop(): Promise<void>;
+  /**
+   * Hands every worker new rules for new requests (requests in progress
+   * finish with the old ones); resolves with the first worker's complaint,
+   * or null when all switched.
+   */
+  reload(rules: SiteRules): Promise<string | null>;
 }
 
 /** How much longer than its own shutdown deadline a worker gets before it is terminated. */
@@ -214,7 +227,25 @@ export async function startWorkers(
     for (const worker of workers) worker.terminate();
     return code;
   });
-  return { addr, ioEventsPerTick, finished, stop };
+  const reload = async (rules: SiteRules): Promise<string | null> => {
+    const gone = finished.then(() => "the server is stopping");
+    const answers = workers.map((worker) => Promise.race([reloadWorker(worker, rules), gone]));
+    return (await Promise.all(answers)).find((error) => error !== null) ?? null;
+  };
+  return { addr, ioEventsPerTick, finished, stop, reload };
+}
+
+/** Sends a worker new rules and waits for its answer: null, or why it kept the old ones. */
+function reloadWorker(worker: Worker, rules: SiteRules): Promise<string | null> {
+  return new Promise((resolve) => {
+    const listener = (event: MessageEvent<FromWorker>) => {
+      if (event.data.kind !== "reloaded") return;
+      worker.removeEventListener("message", listener);
+      resolve(event.data.error);
+    };
+    worker.addEventListener("message", listener);
+    worker.postMessage({ kind: "reload", rules } satisfies ToWorker);
+  });
 }
 
 /** Sends the configuration and waits until the worker listens (its address and I/O batch) or fails. */

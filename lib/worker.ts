@@ -11,10 +11,11 @@
 import { loadApp } from "./app.ts";
 import { IO_EVENTS_VARIABLE, SERVER_NAME } from "./config.ts";
 import { UserError } from "./errors.ts";
-import { type Site, site } from "./gateway.ts";
+import { type Site, site, switchableSite } from "./gateway.ts";
 import { explainListenError } from "./listen_error.ts";
 import { consoleLogger, describeError, type Logger } from "./log.ts";
 import { listen, type Server } from "./server.ts";
+import type { SiteRules } from "./site/types.ts";
 import type { FromWorker, ToWorker, WorkerConfig } from "./supervisor.ts";
 
 /** The parts of a worker's global scope used here. */
@@ -66,18 +67,21 @@ export function listenOrExplain(
  *
  * @returns The server, or the message and exit code for why it cannot start.
  */
-async function start(config: WorkerConfig): Promise<Server | FromWorker> {
+async function start(config: WorkerConfig): Promise<Running | FromWorker> {
   try {
     const logger = consoleLogger({ quiet: config.quiet });
     const app = config.app === null
       ? null
       : await loadApp(config.app, config.appName ?? config.app);
     const options = { logger, cache: config.tuning };
-    const served = site(app, config.root, options, config.content, config.dev);
+    const build = (rules: SiteRules) =>
+      site(app, config.root, options, config.content, config.dev, { rules });
+    const served = switchableSite(build(config.rules));
     try {
-      return listenOrExplain(config, served, logger);
+      const server = listenOrExplain(config, served.site, logger);
+      return { server, reload: (rules) => served.swap(build(rules)) };
     } catch (error) {
-      served.close();
+      served.site.close();
       throw error;
     }
   } catch (error) {
@@ -88,6 +92,16 @@ async function start(config: WorkerConfig): Promise<Server | FromWorker> {
   }
 }
 
+/** Switches to new rules; what went wrong, in one line, when it could not. */
+function reloaded(running: Running | null, rules: SiteRules): FromWorker {
+  try {
+    running?.reload(rules);
+    return { kind: "reloaded", error: null };
+  } catch (error) {
+    return { kind: "reloaded", error: describeError(error) };
+  }
+}
+
 /** The I/O batch this worker's runtime was built with, or null when unset or not readable here. */
 function ioEventsSeen(): string | null {
   try {
@@ -95,6 +109,13 @@ function ioEventsSeen(): string | null {
   } catch {
     return null; // The main thread could not set it, so this worker may not read it.
   }
+}
+
+/** A listening server, and how to switch it to new rules. */
+interface Running {
+  readonly server: Server;
+  /** Serves new requests with new rules; requests in progress finish with the old ones. */
+  readonly reload: (rules: SiteRules) => void;
 }
 
 /** Wires the worker to its supervisor. */
@@ -109,26 +130,28 @@ function main(scope: WorkerScope): void {
     console.error(`${SERVER_NAME}: uncaught exception: ${describeError(event.error)}`);
   });
 
-  let server: Server | null = null;
+  let running: Running | null = null;
   scope.addEventListener("message", async (event) => {
     const message = event.data;
-    if (message.kind === "start" && server === null) {
+    if (message.kind === "start" && running === null) {
       const result = await start(message.config);
-      if ("addr" in result) {
-        server = result;
+      if ("server" in result) {
+        running = result;
         scope.postMessage(
           {
             kind: "listening",
-            hostname: result.addr.hostname,
-            port: result.addr.port,
+            hostname: result.server.addr.hostname,
+            port: result.server.addr.port,
             ioEventsPerTick: ioEventsSeen(),
           } satisfies FromWorker,
         );
       } else {
         scope.postMessage(result);
       }
+    } else if (message.kind === "reload") {
+      scope.postMessage(reloaded(running, message.rules));
     } else if (message.kind === "stop") {
-      await server?.shutdown();
+      await running?.server.shutdown();
       scope.postMessage({ kind: "stopped" });
     }
   });

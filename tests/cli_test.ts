@@ -4,7 +4,14 @@
  */
 
 import { assert, assertEquals, assertThrows } from "./_deps.ts";
-import { formatDuration, formatSize, parseCli, parseDuration, parseSize } from "../lib/cli.ts";
+import {
+  type CliOptions,
+  formatDuration,
+  formatSize,
+  parseCli,
+  parseDuration,
+  parseSize,
+} from "../lib/cli.ts";
 import { DEFAULT_CONTENT, DEFAULT_LIMITS, DEFAULT_TUNING } from "../lib/config.ts";
 import { UserError } from "../lib/errors.ts";
 
@@ -26,7 +33,15 @@ Deno.test("parseCli() applies the documented defaults", () => {
       limits: DEFAULT_LIMITS,
       tuning: DEFAULT_TUNING,
       content: DEFAULT_CONTENT,
+      site: {
+        spa: false,
+        spaPage: "index.html",
+        cleanUrls: false,
+        trailingSlash: "auto",
+        list: false,
+      },
       workers: 1,
+      config: null,
     },
   });
 });
@@ -115,6 +130,25 @@ const ACCEPTED: Array<
     args: ["--compress-min", "0", "--cache-control-html", "off"],
     expect: { content: { ...DEFAULT_CONTENT, compressMinBytes: 0, cacheControlHtml: null } },
   },
+  { args: ["--config", "portico.prod.json"], expect: { config: "portico.prod.json" } },
+  {
+    args: ["--spa", "--spa-page", "app.html", "--clean-urls", "--list"],
+    expect: {
+      site: { spa: true, spaPage: "app.html", cleanUrls: true, trailingSlash: "auto", list: true },
+    },
+  },
+  {
+    args: ["--trailing-slash", "as-is"],
+    expect: {
+      site: {
+        spa: false,
+        spaPage: "index.html",
+        cleanUrls: false,
+        trailingSlash: "as-is",
+        list: false,
+      },
+    },
+  },
   {
     args: ["--cache-control-other", "public, max-age=60", "--cache-control-hashed=off"],
     expect: {
@@ -163,6 +197,9 @@ const REJECTED: Array<{ args: string[]; vars?: Record<string, string>; message: 
   { args: ["stray"], message: "unexpected argument stray" },
   { args: ["--port", "1", "--port", "2"], message: "--port is given more than once" },
   { args: ["--app"], message: "--app needs a value" },
+  { args: ["--config="], message: "--config needs a file" },
+  { args: ["--spa-page="], message: "--spa-page needs a file under the root" },
+  { args: ["--trailing-slash", "sometimes"], message: "--trailing-slash must be one of" },
   { args: ["--app="], message: "--app needs a module path" },
   { args: ["--max-body", "ten"], message: "--max-body must be a size" },
   { args: ["--max-body", "-1"], message: "--max-body must be a size" },
@@ -260,4 +297,114 @@ Deno.test("parseCli() recognises --help, -h, --version and -V", () => {
   assertEquals(parseCli(["-h"], noEnv).kind, "help");
   assertEquals(parseCli(["--version"], noEnv).kind, "version");
   assertEquals(parseCli(["-V"], noEnv).kind, "version");
+});
+
+Deno.test("parseCli() words each kind of refusal exactly as before", () => {
+  const cases: [string[], Record<string, string>, string][] = [
+    [
+      ["--max-body", "ten"],
+      {},
+      '--max-body must be a size such as 1048576, 512K, 10M or 1G, not "ten"',
+    ],
+    [["--file-buffer", "1K"], {}, "--file-buffer must be from 4K to 64M"],
+    [
+      ["--idle-timeout", "0"],
+      {},
+      '--idle-timeout must be a time more than 0 such as 10, 2.5s, 500ms or 1m, not "0"',
+    ],
+    [["--workers", "0"], {}, '--workers must be a whole number from 1 to 256 or "auto", not "0"'],
+    [["--port", "x"], {}, '--port must be a number from 0 to 65535, not "x"'],
+    [[], { PORT: "x" }, 'PORT must be a number from 0 to 65535, not "x"'],
+    [["--host", "a b"], {}, '--host must be an IP address or host name, not "a b"'],
+    [["--root="], {}, "--root needs a directory; see --help"],
+    [
+      ["--compress", "lzma"],
+      {},
+      '--compress must list codings from br, zstd, gzip (or be "off"), not "lzma"',
+    ],
+    [["--compress", "br,br"], {}, '--compress names a coding more than once: "br,br"'],
+    [
+      ["--cache-control-html", ""],
+      {},
+      '--cache-control-html must be a header value such as "no-cache" (or "off"), not ""',
+    ],
+    [
+      ["--trailing-slash", "x"],
+      {},
+      '--trailing-slash must be one of auto, always, never, as-is, not "x"',
+    ],
+  ];
+  for (const [args, vars, message] of cases) {
+    const error = assertThrows(() => parseCli(args, env(vars)), UserError);
+    assertEquals(error.message, message);
+  }
+});
+
+/** The serving options of a command, which must be one. */
+function optionsOf(command: ReturnType<typeof parseCli>): CliOptions {
+  assert(command.kind === "serve");
+  return command.options;
+}
+
+Deno.test("parseCli() takes what the flags do not say from the file's values", () => {
+  const file = {
+    file: "portico.json",
+    flags: {
+      root: "public",
+      "max-body": "1M",
+      "idle-timeout": "2",
+      workers: "auto",
+      compress: "gzip",
+      spa: true,
+      "trailing-slash": "never",
+      "cache-control-html": "off",
+    },
+  };
+  const options = optionsOf(parseCli([], noEnv, 3, file));
+  assertEquals(options.root, "public");
+  assertEquals(options.rootGiven, true);
+  assertEquals(options.limits.maxBodyBytes, 1024 * 1024);
+  assertEquals(options.limits.idleTimeoutMs, 2000);
+  assertEquals(options.workers, 3);
+  assertEquals(options.content.compress, ["gzip"]);
+  assertEquals(options.content.cacheControlHtml, null);
+  assertEquals(options.site.spa, true);
+  assertEquals(options.site.trailingSlash, "never");
+  assertEquals(options.limits.maxHeadBytes, DEFAULT_LIMITS.maxHeadBytes);
+});
+
+Deno.test("parseCli() ranks a flag over PORT over the file over the default", () => {
+  const file = { file: "portico.json", flags: { port: "9000", "max-body": "1M", quiet: true } };
+  const fromFile = optionsOf(parseCli([], noEnv, 1, file));
+  assertEquals([fromFile.port, fromFile.limits.maxBodyBytes, fromFile.quiet], [
+    9000,
+    1048576,
+    true,
+  ]);
+  const flagged = optionsOf(parseCli(["--port", "7000", "--max-body", "2M"], noEnv, 1, file));
+  assertEquals([flagged.port, flagged.limits.maxBodyBytes], [7000, 2 * 1048576]);
+  assertEquals(optionsOf(parseCli([], env({ PORT: "3000" }), 1, file)).port, 3000);
+  assertEquals(optionsOf(parseCli([], env({ PORT: "" }), 1, file)).port, 9000);
+  assertEquals(optionsOf(parseCli(["--port", "7000"], env({ PORT: "3000" }), 1, file)).port, 7000);
+});
+
+Deno.test("parseCli() reads a file's false switch; rootGiven stays false without a root", () => {
+  const file = { file: "portico.json", flags: { dev: false, spa: false } };
+  const options = optionsOf(parseCli(["--spa"], noEnv, 1, file));
+  assertEquals([options.dev, options.site.spa, options.rootGiven], [false, true, false]);
+});
+
+Deno.test("parseCli() words a refused file value by the file and the key", () => {
+  const file = { file: "site.json", flags: { "max-body": "ten" } };
+  const error = assertThrows(() => parseCli([], noEnv, 1, file), UserError);
+  assertEquals(
+    error.message,
+    'site.json: maxBodyBytes: expected a size such as 1048576, 512K, 10M or 1G, not "ten"',
+  );
+});
+
+Deno.test("parseCli() answers --help and --version whatever the file says", () => {
+  const file = { file: "portico.json", flags: { "max-body": "ten" } };
+  assertEquals(parseCli(["--help"], noEnv, 1, file).kind, "help");
+  assertEquals(parseCli(["-V"], noEnv, 1, file).kind, "version");
 });

@@ -87,7 +87,7 @@ Deno.test("Limits, Tuning and CliOptions are the table's rows with their kinds' 
   const limits: Same<Limits, Record<(typeof LIMIT_KEYS)[number], number>> = true;
   const tuning: Same<Tuning, Record<(typeof TUNING_KEYS)[number], number>> = true;
   const serve: Same<
-    Omit<CliOptions, "rootGiven" | "limits" | "tuning" | "content">,
+    Omit<CliOptions, "rootGiven" | "limits" | "tuning" | "content" | "site">,
     {
       readonly root: string;
       readonly app: string | null;
@@ -97,9 +97,20 @@ Deno.test("Limits, Tuning and CliOptions are the table's rows with their kinds' 
       readonly quiet: boolean;
       readonly dev: boolean;
       readonly devApp: boolean;
+      readonly config: string | null;
     }
   > = true;
-  assertEquals([limits, tuning, serve], [true, true, true]);
+  const site: Same<
+    CliOptions["site"],
+    {
+      readonly spa: boolean;
+      readonly spaPage: string;
+      readonly cleanUrls: boolean;
+      readonly trailingSlash: "auto" | "always" | "never" | "as-is";
+      readonly list: boolean;
+    }
+  > = true;
+  assertEquals([limits, tuning, serve, site], [true, true, true, true]);
 });
 
 Deno.test("OPTIONS names each flag and alias once, in lower case", () => {
@@ -127,6 +138,38 @@ Deno.test("OPTIONS rows have the fields their kind needs, and defaults within ra
     assert(Number.isSafeInteger(value), `${name}: a whole default`);
     assert(row.min !== undefined && value >= row.min, `${name}: default ${value} >= min`);
     assert(row.max === undefined || value <= row.max, `${name}: default ${value} <= max`);
+  }
+});
+
+Deno.test("OPTIONS choice rows alone list choices, with the default among them", () => {
+  for (const row of OPTION_ROWS) {
+    assertEquals(row.choices !== undefined, row.kind === "choice", `--${row.flag}`);
+    if (row.choices === undefined) continue;
+    assert(row.choices.length > 1, `--${row.flag}: choices`);
+    assert(row.choices.includes(row.default as string), `--${row.flag}: default among choices`);
+  }
+});
+
+Deno.test("OPTIONS keeps only --config out of the configuration file", () => {
+  const outside = OPTION_ROWS.filter((row) => row.fileKey === false).map((row) => row.key);
+  assertEquals(outside, ["config"]);
+});
+
+Deno.test("parseCli() refuses a choice outside each choice row's choices", () => {
+  for (const row of OPTION_ROWS.filter((row) => row.kind === "choice")) {
+    const name = `--${row.flag}`;
+    assertThrows(
+      () => parseCli([name, "none-of-these"], noEnv),
+      UserError,
+      `${name} must be one of`,
+    );
+    for (const choice of row.choices ?? []) {
+      const command = parseCli([name, choice], noEnv);
+      assert(command.kind === "serve");
+      const { options } = command;
+      const values: object = row.group === "serve" ? options : options[row.group];
+      assertEquals((values as Record<string, unknown>)[row.key], choice, `${name} ${choice}`);
+    }
   }
 });
 
@@ -203,8 +246,15 @@ Deno.test("parseCli() refuses values beyond each row's min and max", () => {
 Deno.test("parseCli() takes its defaults from the table", () => {
   const command = parseCli([], noEnv);
   assert(command.kind === "serve");
-  const { limits, tuning, content, rootGiven, ...serve } = command.options;
+  const { limits, tuning, content, site, rootGiven, ...serve } = command.options;
   assertEquals(rootGiven, false);
+  assertEquals(site, {
+    spa: OPTIONS.spa.default,
+    spaPage: OPTIONS.spaPage.default,
+    cleanUrls: OPTIONS.cleanUrls.default,
+    trailingSlash: OPTIONS.trailingSlash.default,
+    list: OPTIONS.list.default,
+  });
   assertEquals(content, DEFAULT_CONTENT);
   assertEquals(limits, DEFAULT_LIMITS);
   assertEquals(tuning, DEFAULT_TUNING);
@@ -217,6 +267,7 @@ Deno.test("parseCli() takes its defaults from the table", () => {
     quiet: OPTIONS.quiet.default,
     dev: OPTIONS.dev.default,
     devApp: OPTIONS.devApp.default,
+    config: OPTIONS.config.default,
   });
   assertEquals([DEFAULT_ROOT, DEFAULT_PORT, DEFAULT_HOST], ["www", 8000, "0.0.0.0"]);
 });

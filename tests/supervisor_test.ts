@@ -14,6 +14,7 @@ import {
 import { silentLogger } from "../lib/log.ts";
 import { startWorkers, workerPermissions } from "../lib/supervisor.ts";
 import { WWW } from "./_helpers.ts";
+import { NO_RULES } from "../lib/site/types.ts";
 
 Deno.test("workerPermissions() grants reading the given paths, listening on one address and its I/O batch", () => {
   assertEquals(workerPermissions({ hostname: "0.0.0.0", port: 8000 }, ["/srv/www", "/srv/www"]), {
@@ -42,6 +43,7 @@ Deno.test("startWorkers() builds the workers' runtimes with the I/O batch asked 
     content: DEFAULT_CONTENT,
     quiet: true,
     dev: null,
+    rules: NO_RULES,
   };
   try {
     const pool = await startWorkers(config, [WWW], 1, silentLogger);

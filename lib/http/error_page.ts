@@ -24,6 +24,26 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ESCAPES[c]);
 }
 
+/** The responses {@linkcode errorResponse} made, so a site can put its own page in their place. */
+const BUILT_IN: WeakSet<Response> = new WeakSet();
+
+/**
+ * Whether a response is one of the built-in error pages (made by
+ * {@linkcode errorResponse}), not one an application or a file gave.
+ *
+ * @param response Any response.
+ * @returns True for a built-in error page.
+ *
+ * @example
+ * ```ts
+ * isBuiltInErrorPage(errorResponse(404)); // true
+ * isBuiltInErrorPage(new Response("gone", { status: 404 })); // false
+ * ```
+ */
+export function isBuiltInErrorPage(response: Response): boolean {
+  return BUILT_IN.has(response);
+}
+
 /**
  * A small HTML error response.
  *
@@ -52,5 +72,6 @@ export function errorResponse(
   const response = new Response(bytes, { status, headers });
   response.headers.set("content-type", "text/html; charset=utf-8");
   response.headers.set("content-length", String(bytes.length));
+  BUILT_IN.add(response);
   return response;
 }

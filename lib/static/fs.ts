@@ -46,6 +46,10 @@ export interface FileSystem {
   stat(path: string): Promise<FileStat>;
   /** Opens a file for reading. */
   open(path: string): Promise<FileHandle>;
+  /** The entries of a directory, in the order the system gives them (without `.` and `..`). */
+  readDir?(
+    path: string,
+  ): AsyncIterable<{ name: string; isFile: boolean; isDirectory: boolean; isSymlink: boolean }>;
 }
 
 /**
@@ -61,6 +65,7 @@ export const denoFileSystem: FileSystem = {
   realPath: (path) => Deno.realPath(path),
   stat: (path) => Deno.stat(path),
   open: (path) => Deno.open(path, { read: true }),
+  readDir: (path) => Deno.readDir(path),
 };
 
 /** Codes of errors that mean "there is no such file here". */

@@ -55,7 +55,8 @@ export function fileValidators(stat: Pick<FileStat, "size" | "mtime">): Validato
 }
 
 /**
- * The one builder of a file response's header set: `Content-Type`, then
+ * The one builder of a file response's header set: `Content-Type` and
+ * `X-Content-Type-Options: nosniff`, then
  * `Content-Encoding`, `Vary` and `Cache-Control` when asked for, and with
  * validators `Accept-Ranges`, `ETag` and `Last-Modified` (RFC 9110 §8.8,
  * §14.3). A response without validators is a page standing in for something
@@ -77,7 +78,8 @@ export function fileHeaders(
   validators: Validators | null,
   fields: FileFields = {},
 ): Headers {
-  const headers = new Headers({ "content-type": type });
+  // Browsers must not guess another type than the one sent (a text file as a script).
+  const headers = new Headers({ "content-type": type, "x-content-type-options": "nosniff" });
   if (fields.coding !== undefined && fields.coding !== "identity") {
     headers.set("content-encoding", fields.coding);
   }

@@ -16,10 +16,10 @@ import { DEFAULT_CACHE_LIMITS, FileCache, REVALIDATE_MS } from "./cache.ts";
 import { DEFAULT_INLINE_HASH_BYTES, FileDigests } from "./digest.ts";
 import { Encoder } from "./encoded.ts";
 import { denoFileSystem, fileErrorToHttp } from "./fs.ts";
-import { locate } from "./locate.ts";
+import { DEFAULT_LAYOUT, type Layout, locate } from "./locate.ts";
 import { mediaTypeOf } from "./media_type.ts";
 import { OpenFiles } from "./open_files.ts";
-import type { StaticInfo, StaticMiss, StaticOptions } from "./options.ts";
+import { RULE_FILES, type StaticInfo, type StaticMiss, type StaticOptions } from "./options.ts";
 import { resolvePath } from "./resolve.ts";
 import { DocumentRoot } from "./root.ts";
 import { type ContentPolicy, contentPolicy, requestedCoding } from "./policy.ts";
@@ -32,10 +32,12 @@ export interface LookupContext {
   readonly root: DocumentRoot;
   /** The file system and the cache. */
   readonly store: FileStore;
-  /** The file served for a directory. */
-  readonly index: string;
+  /** The index's name, clean URLs, trailing slashes and listings. */
+  readonly layout: Layout;
   /** Whether names starting with `.` are served. */
   readonly dotfiles: boolean;
+  /** Names at the top of the root never served. */
+  readonly hidden: ReadonlySet<string>;
   /** Where faults are reported. */
   readonly logger: Logger;
   /** Codings and `Cache-Control`. */
@@ -67,8 +69,14 @@ export function lookupContext(root: string, options: StaticOptions): LookupConte
   return {
     root: documentRoot,
     store: { fs, cache, digests: new FileDigests(fs, { inlineBytes }), openFiles },
-    index: options.index ?? "index.html",
+    layout: {
+      index: options.index ?? DEFAULT_LAYOUT.index,
+      cleanUrls: options.cleanUrls ?? DEFAULT_LAYOUT.cleanUrls,
+      trailingSlash: options.trailingSlash ?? DEFAULT_LAYOUT.trailingSlash,
+      list: options.list ?? DEFAULT_LAYOUT.list,
+    },
     dotfiles: options.dotfiles ?? false,
+    hidden: new Set(options.hidden ?? RULE_FILES),
     logger: options.logger ?? silentLogger,
     policy,
     encoder: new Encoder({ root: documentRoot, policy, cache, open: (path) => fs.open(path) }),
@@ -118,14 +126,18 @@ export async function lookupFile(
 ): Promise<Response | StaticMiss> {
   if (request.method !== "GET" && request.method !== "HEAD") return NOT_ALLOWED;
   const url = new URL(request.url);
-  const path = resolvePath(info?.rawPath ?? url.pathname, { dotfiles: context.dotfiles });
+  const path = resolvePath(info?.rawPath ?? url.pathname, {
+    dotfiles: context.dotfiles,
+    hidden: context.hidden,
+  });
   if (path.kind === "missing") return NOT_FOUND;
   if (path.kind === "bad") return { status: 400, message: path.message };
   const cache = context.store.cache;
   const checkedAt = cache?.now() ?? 0;
   try {
-    const location = await locate(context.root, path, context.index);
+    const location = await locate(context.root, path, context.layout);
     if (location.kind === "missing") return NOT_FOUND;
+    if (location.kind === "directory") return { status: 404, directory: location.found.path };
     if (location.kind === "redirect") {
       const headers = { location: location.location + url.search };
       return new Response(null, { status: 301, headers });

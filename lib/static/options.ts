@@ -11,15 +11,37 @@ import type { CacheLimits } from "./cache.ts";
 import type { CacheControlPolicy } from "./cache_control.ts";
 import type { FileSystem } from "./fs.ts";
 import type { FileCompression } from "./policy.ts";
+import type { TrailingSlash } from "./locate.ts";
+
+/** The site's rule files, at the top of the root; never served. */
+export const RULE_FILES: readonly string[] = Object.freeze(["_headers", "_redirects"]);
 
 /** Options for `staticSite`, `serveStatic` and `staticLookup` (`site.ts`). */
 export interface StaticOptions {
   /** The file served for a directory (default `index.html`). */
   index?: string;
+  /** Serve `/about` from `about.html` and redirect `/about.html` to `/about` (default false). */
+  cleanUrls?: boolean;
+  /**
+   * Trailing slashes of directories and clean-URL pages (default `auto`:
+   * directories get one by redirect, pages none); see `chooseTarget`.
+   */
+  trailingSlash?: TrailingSlash;
+  /**
+   * Report a directory without an index as a miss that names it
+   * (`StaticMiss.directory`), for a listing; otherwise it is absent (default false).
+   */
+  list?: boolean;
   /** The page (relative to the root) served with 404, or null for a built-in one (default `404.html`). */
   notFoundPage?: string | null;
   /** Serve names that start with `.` (default false; `/.well-known/` is always served). */
   dotfiles?: boolean;
+  /**
+   * Names at the top of the root that are never served, whatever the
+   * request (default {@linkcode RULE_FILES}: the rule files `_headers` and
+   * `_redirects` configure the site and are not part of it).
+   */
+  hidden?: readonly string[];
   /** Where faults are reported (a file that exists but cannot be read). */
   logger?: Logger;
   /** The file system; the real one by default. */
@@ -86,6 +108,8 @@ export interface StaticMiss {
   readonly status: 400 | 404 | 405;
   /** A public explanation. */
   readonly message?: string;
+  /** With `list`, the directory (absolute, real) that has no index, to be listed. */
+  readonly directory?: string;
 }
 
 /**

@@ -11,6 +11,8 @@
 export interface ResolveOptions {
   /** Serve names starting with `.`; off by default, `/.well-known/` always allowed. */
   dotfiles?: boolean;
+  /** Names at the top of the root that are never served (the site's rule files). */
+  hidden?: ReadonlySet<string>;
 }
 
 /** A request path reduced to safe file-name segments. */
@@ -44,7 +46,7 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
  * Resolves the path of a request URL into segments under the root.
  *
  * @param pathname The URL path (starting with `/`), still percent-encoded.
- * @param options Whether dotfiles are served.
+ * @param options Whether dotfiles are served, and the names at the top that never are.
  * @returns `{ kind: "file", segments, directory }`; `{ kind: "bad", message }`
  * for invalid percent-encoding, encoded `/`, `\` or NUL, control characters or
  * invalid UTF-8; `{ kind: "missing" }` for a path that climbs above the root,
@@ -82,6 +84,7 @@ export function resolvePath(pathname: string, options: ResolveOptions = {}): Res
     segments.push(segment);
   }
   if (!options.dotfiles && segments.some(isHidden)) return MISSING;
+  if (segments.length === 1 && options.hidden?.has(segments[0])) return MISSING;
   return { kind: "file", segments, directory: directory || segments.length === 0 };
 }
 

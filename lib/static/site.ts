@@ -26,6 +26,7 @@ import {
   type StaticOptions,
 } from "./options.ts";
 import { headResponse, sendFile } from "./send.ts";
+import { resolvePath } from "./resolve.ts";
 import { openFile } from "./store.ts";
 
 /**
@@ -39,6 +40,16 @@ export interface StaticSite {
   readonly lookup: StaticLookup;
   /** Answers everything, with 404, 405 and 400 pages for misses. */
   readonly handler: StaticHandler;
+  /** The lookup with a GET's body even for HEAD, for a layer that answers HEAD itself. */
+  readonly find: StaticLookup;
+  /** The page a handler answers a miss with (a GET's body even for HEAD). */
+  readonly missPage: (request: Request, miss: StaticMiss) => Promise<Response>;
+  /**
+   * A file under the root sent as a page with the given status and no
+   * validators (a not-found page, an error page, a single-page app's
+   * shell), or null when it is not there or cannot be read.
+   */
+  readonly page: (request: Request, path: string, status: number) => Promise<Response | null>;
   /** The hot-file cache, or null without one. */
   readonly cache: FileCache | null;
   /** The coding `Accept-Encoding` selects for a compressible file (for the fast path). */
@@ -78,8 +89,16 @@ export function staticSite(root: string, options: StaticOptions = {}): StaticSit
     return headResponse(request, response);
   };
   const { store, policy } = context;
-  const settled = () => store.digests.settled();
-  return { lookup, handler, cache: store.cache, negotiate: policy.negotiate, settled };
+  return {
+    lookup,
+    handler,
+    find: (request, info) => lookupFile(context, request, info),
+    missPage: (request, miss) => missPage(context, request, miss),
+    page: (request, path, status) => filePage(context, request, path, status),
+    cache: store.cache,
+    negotiate: policy.negotiate,
+    settled: () => store.digests.settled(),
+  };
 }
 
 /**
@@ -155,18 +174,36 @@ async function missPage(
 async function notFound(context: SiteContext, request: Request): Promise<Response> {
   const page = context.notFoundPage;
   if (page === null) return errorResponse(404);
+  return await filePage(context, request, page, 404) ?? errorResponse(404);
+}
+
+/**
+ * A file under the root sent through the same store and send path as any
+ * file, but with `status` and without validators; null when it is not there
+ * or cannot be read (which is reported: the page was meant to be there).
+ * The path is the configuration's, relative to the root; it is resolved
+ * like a request path, so it cannot leave the root.
+ */
+async function filePage(
+  context: LookupContext,
+  request: Request,
+  page: string,
+  status: number,
+): Promise<Response | null> {
+  const path = resolvePath(page.startsWith("/") ? page : `/${page}`, { dotfiles: true });
+  if (path.kind !== "file" || path.segments.length === 0) return null;
+  const name = path.segments[path.segments.length - 1];
   try {
-    const found = await context.root.find(join(context.root.path, page));
-    const type = mediaTypeOf(page);
+    const found = await context.root.find(join(context.root.path, ...path.segments));
+    const type = mediaTypeOf(name);
     const opened = found?.stat.isFile
-      ? await openFile(context.store, found, page, type, context.policy)
+      ? await openFile(context.store, found, name, type, context.policy)
       : null;
-    if (opened !== null) {
-      const representation = pageRepresentation(opened.representation.size, type, 404);
-      return sendFile(request, opened.handle, representation);
-    }
+    if (opened === null) return null;
+    const representation = pageRepresentation(opened.representation.size, type, status);
+    return sendFile(request, opened.handle, representation);
   } catch (error) {
-    if (!isNotFound(error)) context.logger.error("cannot read the not-found page", error);
+    if (!isNotFound(error)) context.logger.error(`cannot read the page ${page}`, error);
+    return null;
   }
-  return errorResponse(404);
 }

@@ -83,6 +83,8 @@ export interface RunningMain {
    * `timeoutMs` (30 s unless given).
    */
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** The same for standard error; returns the match. */
+  waitForError(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
   /**
    * Sends a signal (SIGTERM unless given) and waits for the exit, reading
    * both outputs to their end; kills it when it does not exit within 30 s.
@@ -126,6 +128,8 @@ export async function startMain(args: string[]): Promise<RunningMain> {
       await program.waitFor(pattern, timeoutMs);
       return program.stdout;
     },
+    waitForError: (pattern, timeoutMs = START_DEADLINE_MS) =>
+      program.waitForError(pattern, timeoutMs),
     stop: async (signal) => mainResult(await program.stop(signal)),
     exited: async (timeoutMs = EXIT_DEADLINE_MS) => mainResult(await program.exited(timeoutMs)),
   };

@@ -45,6 +45,8 @@ export interface Spawned {
    * program exits first; the message carries both outputs so far.
    */
   waitFor(pattern: RegExp, deadlineMs?: number): Promise<RegExpExecArray>;
+  /** The same for standard error. */
+  waitForError(pattern: RegExp, deadlineMs?: number): Promise<RegExpExecArray>;
   /**
    * Waits for the exit without sending anything, reading both outputs to
    * their end.
@@ -93,8 +95,15 @@ export function spawnProgram(program: string, args: readonly string[], cwd: stri
   const out = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let stdout = "";
   let stderr = "";
+  // Renewed whenever standard error grows (or ends), for waitForError.
+  let stderrGrew = Promise.withResolvers<boolean>();
   const stderrDone = (async () => {
-    for await (const text of child.stderr.pipeThrough(new TextDecoderStream())) stderr += text;
+    for await (const text of child.stderr.pipeThrough(new TextDecoderStream())) {
+      stderr += text;
+      stderrGrew.resolve(true);
+      stderrGrew = Promise.withResolvers<boolean>();
+    }
+    stderrGrew.resolve(false);
   })();
   // At most one read of standard output is outstanding; a wait that times out
   // leaves it for the next wait (or for the exit) instead of losing its text.
@@ -125,6 +134,22 @@ export function spawnProgram(program: string, args: readonly string[], cwd: stri
       }
     } catch (error) {
       throw new Error(`${(error as Error).message}\nstdout: ${stdout}\nstderr: ${stderr}`);
+    }
+  };
+
+  const waitForError = async (
+    pattern: RegExp,
+    deadlineMs = START_DEADLINE_MS,
+  ): Promise<RegExpExecArray> => {
+    const end = performance.now() + deadlineMs;
+    while (true) {
+      const match = pattern.exec(stderr);
+      if (match !== null) return match;
+      const left = Math.max(0, end - performance.now());
+      const grew = stderrGrew.promise;
+      if (!await deadline(grew, left, `nothing on stderr matched ${pattern}\nstderr: ${stderr}`)) {
+        throw new Error(`the program exited before printing ${pattern} on stderr`);
+      }
     }
   };
 
@@ -171,6 +196,7 @@ export function spawnProgram(program: string, args: readonly string[], cwd: stri
       return stdout;
     },
     waitFor,
+    waitForError,
     exited,
     stop,
   };

@@ -22,20 +22,24 @@ Deno.test("fileValidators() derive the entity tag from size and modification tim
   });
 });
 
-Deno.test("fileHeaders() builds content-type, accept-ranges, etag and last-modified, and no framing", () => {
+Deno.test("fileHeaders() builds content-type, nosniff, accept-ranges, etag and last-modified, and no framing", () => {
   const validators = fileValidators(statOf(12, MTIME));
   assertEquals([...fileHeaders("text/plain", validators)], [
     ["accept-ranges", "bytes"],
     ["content-type", "text/plain"],
     ["etag", validators.etag],
     ["last-modified", "Mon, 06 May 2024 07:08:09 GMT"],
+    ["x-content-type-options", "nosniff"],
   ]);
   const noDate = fileValidators(statOf(12, 0, { mtime: null }));
   assertEquals(fileHeaders("text/plain", noDate).get("last-modified"), null);
 });
 
-Deno.test("fileHeaders() without validators gives only the content type", () => {
-  assertEquals([...fileHeaders("text/html", null)], [["content-type", "text/html"]]);
+Deno.test("fileHeaders() without validators gives only the content type and nosniff", () => {
+  assertEquals([...fileHeaders("text/html", null)], [
+    ["content-type", "text/html"],
+    ["x-content-type-options", "nosniff"],
+  ]);
 });
 
 Deno.test("fileHeaders() returns a new set each time", () => {

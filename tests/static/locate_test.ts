@@ -1,6 +1,12 @@
 import { assertEquals } from "../_deps.ts";
 import { denoFileSystem, type FileStat } from "../../lib/static/fs.ts";
-import { chooseTarget, locate, type Location } from "../../lib/static/locate.ts";
+import {
+  chooseTarget,
+  DEFAULT_LAYOUT,
+  type Layout,
+  locate,
+  type Location,
+} from "../../lib/static/locate.ts";
 import { resolvePath, type StaticPath } from "../../lib/static/resolve.ts";
 import { DocumentRoot, type Found } from "../../lib/static/root.ts";
 import { ROOT, statOf } from "./_static.ts";
@@ -40,7 +46,7 @@ Deno.test("chooseTarget() decides between file, index, redirect and nothing", ()
   ];
   for (const [pathname, target, indexFound, expected] of cases) {
     assertEquals(
-      chooseTarget(path(pathname), target, indexFound, "index.html"),
+      chooseTarget(path(pathname), { target, index: indexFound, page: null }, DEFAULT_LAYOUT),
       expected,
       pathname,
     );
@@ -61,12 +67,92 @@ Deno.test("locate() finds files, indexes and redirects under the fixture root", 
     ["/missing.html", "missing"],
   ];
   for (const [pathname, expected] of cases) {
-    const location = await locate(root, path(pathname), "index.html");
-    const text = location.kind === "file"
-      ? `file ${location.found.path.slice(real.length + 1)} ${location.name}`
-      : location.kind === "redirect"
-      ? `redirect ${location.location}`
-      : "missing";
-    assertEquals(text, expected, pathname);
+    assertEquals(describe(await locate(root, path(pathname), DEFAULT_LAYOUT), real), expected);
   }
+});
+
+/** A location as one line: `file docs/index.html index.html`, `redirect /docs/`, `missing`. */
+function describe(location: Location, real: string): string {
+  if (location.kind === "file") {
+    return `file ${location.found.path.slice(real.length + 1)} ${location.name}`;
+  }
+  if (location.kind === "redirect") return `redirect ${location.location}`;
+  if (location.kind === "directory") return `directory ${location.found.path.slice(real.length)}`;
+  return "missing";
+}
+
+/** What `chooseTarget()` decides for a site of `about.html`, `about/index.html`, `blog.html`, `docs/index.html`, `empty/` and `a.txt`. */
+function decide(pathname: string, layout: Partial<Layout>): string {
+  const file = (name: string) => found(name, FILE);
+  const dir = (name: string) => found(name, DIRECTORY);
+  const disk: Record<string, Found> = {
+    "": dir(""),
+    "index.html": file("index.html"),
+    "about.html": file("about.html"),
+    "about": dir("about"),
+    "about/index.html": file("about/index.html"),
+    "blog.html": file("blog.html"),
+    "docs": dir("docs"),
+    "docs/index.html": file("docs/index.html"),
+    "empty": dir("empty"),
+    "a.txt": file("a.txt"),
+  };
+  const resolved = path(pathname);
+  const name = resolved.segments.join("/");
+  const target = disk[name] ?? null;
+  const index = target?.stat.isDirectory
+    ? disk[name === "" ? "index.html" : `${name}/index.html`] ?? null
+    : null;
+  const page = name === "" ? null : disk[`${name}.html`] ?? null;
+  const full = { ...DEFAULT_LAYOUT, ...layout };
+  return describe(chooseTarget(resolved, { target, index, page }, full), "/srv");
+}
+
+Deno.test("chooseTarget() serves clean URLs and redirects .html names to them", () => {
+  const cases: [string, string][] = [
+    ["/blog", "file blog.html blog.html"],
+    ["/blog.html", "redirect /blog"],
+    ["/blog/", "redirect /blog"],
+    ["/index.html", "redirect /"],
+    ["/docs/index.html", "redirect /docs/"],
+    ["/about", "file about.html about.html"],
+    ["/about/", "file about/index.html index.html"],
+    ["/a.txt", "file a.txt a.txt"],
+    ["/nothing", "missing"],
+  ];
+  for (const [pathname, expected] of cases) {
+    assertEquals(decide(pathname, { cleanUrls: true }), expected, pathname);
+  }
+});
+
+Deno.test("chooseTarget() applies each trailing-slash policy to directories and pages", () => {
+  const cases: [Layout["trailingSlash"], string, string][] = [
+    ["auto", "/docs", "redirect /docs/"],
+    ["auto", "/docs/", "file docs/index.html index.html"],
+    ["always", "/blog", "redirect /blog/"],
+    ["always", "/blog/", "file blog.html blog.html"],
+    ["always", "/blog.html", "redirect /blog/"],
+    ["always", "/docs", "redirect /docs/"],
+    ["never", "/docs/", "redirect /docs"],
+    ["never", "/docs", "file docs/index.html index.html"],
+    ["never", "/", "file index.html index.html"],
+    ["never", "/blog/", "redirect /blog"],
+    ["never", "/a.txt/", "redirect /a.txt"],
+    ["as-is", "/docs", "file docs/index.html index.html"],
+    ["as-is", "/docs/", "file docs/index.html index.html"],
+    ["as-is", "/blog/", "file blog.html blog.html"],
+    ["as-is", "/blog", "file blog.html blog.html"],
+  ];
+  for (const [trailingSlash, pathname, expected] of cases) {
+    const label = `${trailingSlash} ${pathname}`;
+    assertEquals(decide(pathname, { cleanUrls: true, trailingSlash }), expected, label);
+  }
+});
+
+Deno.test("chooseTarget() lists a directory without an index only when asked, at its path with /", () => {
+  assertEquals(decide("/empty/", {}), "missing");
+  assertEquals(decide("/empty/", { list: true }), "directory /empty");
+  assertEquals(decide("/empty", { list: true }), "redirect /empty/");
+  assertEquals(decide("/empty", { list: true, trailingSlash: "as-is" }), "directory /empty");
+  assertEquals(decide("/docs/", { list: true }), "file docs/index.html index.html");
 });

@@ -684,7 +684,16 @@ Deno.test("staticLookup() answers files and reports every other request as a mis
 
 Deno.test("staticSite() returns a lookup, a handler and the cache they share", async () => {
   const site = staticSite(ROOT);
-  assertEquals(Object.keys(site).sort(), ["cache", "handler", "lookup", "negotiate", "settled"]);
+  assertEquals(Object.keys(site).sort(), [
+    "cache",
+    "find",
+    "handler",
+    "lookup",
+    "missPage",
+    "negotiate",
+    "page",
+    "settled",
+  ]);
   assert(site.cache !== null);
   const looked = await site.lookup(request("/style.css"));
   assert(looked instanceof Response);

@@ -1,0 +1,65 @@
+/**
+ * Notices when the rule files (`_headers`, `_redirects`) at the top of the
+ * root are written, created, removed or renamed, so the rules can be read
+ * again without a signal. Only the top of the root is watched (the rule
+ * files live nowhere else), and events that arrive together (an editor's
+ * write-and-rename) are told once, a short moment after the last of them.
+ *
+ * @module
+ */
+
+import { basename } from "../deps.ts";
+import { RULE_FILES } from "../static/options.ts";
+
+/** How long after the last event a change is told, in milliseconds. */
+export const RULE_WATCH_SETTLE_MS = 100;
+
+/**
+ * Watches the top of `root` for changes to the rule files.
+ *
+ * @param root The document root.
+ * @param onChange Told once per burst of changes.
+ * @param onError Told once when the root cannot be watched (a compiled
+ * binary's embedded root, no permission); nothing else is reported then.
+ * @returns Stops watching.
+ *
+ * @example
+ * ```ts
+ * const stop = watchRuleFiles("www", () => console.log("rules changed"), console.error);
+ * stop();
+ * ```
+ */
+export function watchRuleFiles(
+  root: string,
+  onChange: () => void,
+  onError: (error: unknown) => void,
+): () => void {
+  let watcher: Deno.FsWatcher;
+  try {
+    watcher = Deno.watchFs(root, { recursive: false });
+  } catch (error) {
+    onError(error);
+    return () => {};
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const told = () => {
+    timer = undefined;
+    onChange();
+  };
+  const pump = async () => {
+    for await (const event of watcher) {
+      if (!event.paths.some((path) => RULE_FILES.includes(basename(path)))) continue;
+      clearTimeout(timer);
+      timer = setTimeout(told, RULE_WATCH_SETTLE_MS);
+    }
+  };
+  pump().catch(onError);
+  return () => {
+    clearTimeout(timer);
+    try {
+      watcher.close();
+    } catch {
+      // Already closed.
+    }
+  };
+}
