@@ -15,7 +15,7 @@
  * @module
  */
 
-import { errorToResponse } from "../errors.ts";
+import { answerError } from "../exchange.ts";
 import type { ErrorHandler, Handler, ServeInfo } from "../handler.ts";
 import { errorResponse, isBuiltInErrorPage } from "../http/error_page.ts";
 import type { Logger } from "../log.ts";
@@ -172,9 +172,8 @@ async function application(
   try {
     return await parts.app!(request, info);
   } catch (error) {
-    if (parts.onError !== undefined) return await parts.onError(error);
-    const { pathname } = new URL(request.url);
-    return errorToResponse(error, (fault) => parts.logger.error(`${pathname} failed`, fault));
+    const what = `${request.method} ${info.rawPath}`;
+    return await answerError(error, { onError: parts.onError, logger: parts.logger }, what);
   }
 }
 

@@ -150,3 +150,38 @@ Deno.test("main.ts announces the configuration file it read", async () => {
     });
   });
 });
+
+Deno.test("main.ts reports an unsupported _redirects line once, at start-up only", async () => {
+  const redirects = "/fr/* /fr/index.html 200 Country=fr\n/a /index.html 302\n";
+  await withTempDir({ "index.html": "", "_redirects": redirects }, async (dir) => {
+    let stderr = "";
+    await withMain(["--root", dir], async (main) => {
+      await main.waitForError(/_redirects:1: .*Country=/);
+      main.child.kill("SIGHUP");
+      await main.waitFor(/reloaded the configuration and the rule files/);
+      const response = await fetch(main.url + "a", { redirect: "manual" });
+      await response.body?.cancel();
+      assertEquals(response.status, 302, "the supported line is served");
+      stderr = (await main.waitForError(/[^]*/))[0];
+    });
+    assertEquals(stderr.match(/Country=/g)?.length, 1, stderr);
+  });
+});
+
+Deno.test("main.ts with two workers switches both on SIGHUP before it says so", async () => {
+  await withTempDir({ "index.html": "<p>hi</p>\n" }, async (dir) => {
+    const config = join(dir, "portico.json");
+    await Deno.writeTextFile(config, versionConfig("1"));
+    await withMain(["--root", dir, "--config", config, "--workers", "2"], async (main) => {
+      await Deno.writeTextFile(config, versionConfig("2"));
+      main.child.kill("SIGHUP");
+      await main.waitFor(/reloaded the configuration and the rule files/);
+      // Each request on its own connection, so both workers answer some of them.
+      for (let i = 0; i < 12; i++) {
+        const response = await fetch(main.url, { headers: { connection: "close" } });
+        await response.body?.cancel();
+        assertEquals(response.headers.get("x-version"), "2", `request ${i}`);
+      }
+    });
+  });
+});

@@ -242,3 +242,31 @@ Deno.test("serve().reload() picks up a changed _redirects and keeps the old rule
     "reload refused, the running configuration stays: _redirects:1",
   );
 });
+
+Deno.test("serve() answers an application that throws with the site's 500 page, and logs it", async () => {
+  const app: Handler = () => {
+    throw new Error("broken");
+  };
+  const logger = recordingLogger();
+  await withTempDir({ "500.html": "<p>our own 500 page</p>\n" }, async (root) => {
+    const server = serve({
+      root,
+      handler: app,
+      port: 0,
+      hostname: "127.0.0.1",
+      logger,
+      onListen: () => {},
+      site: { spa: true },
+    });
+    try {
+      const response = await get(`http://127.0.0.1:${server.addr.port}/api`, {
+        method: "POST",
+        body: "",
+      });
+      assertEquals([response.status, response.text], [500, "<p>our own 500 page</p>\n"]);
+    } finally {
+      await server.shutdown();
+    }
+  });
+  assertEquals(logger.errors, ["handler failed for POST /api"]);
+});
