@@ -10,13 +10,14 @@
 import { type Content, DEFAULT_CONTENT } from "./config.ts";
 import { compressAppResponse, type ResponseCompression } from "./encoding/response.ts";
 import type { ErrorHandler, Handler } from "./handler.ts";
+import { asBuiltInErrorPage, isBuiltInErrorPage } from "./http/error_page.ts";
 import { rawPath } from "./http/request.ts";
 import type { Shortcut } from "./http/connection.ts";
 import { withLiveScript } from "./dev/page.ts";
 import { type LiveOptions, liveReload } from "./dev/site.ts";
 import { silentLogger } from "./log.ts";
 import { preparedShortcut } from "./prepared.ts";
-import { ruledSite, type SiteParts } from "./site/site.ts";
+import { NO_FILES, ruledSite, type SiteFiles, type SiteParts } from "./site/site.ts";
 import { NO_RULES, type SiteRules } from "./site/types.ts";
 import { RULE_FILES } from "./static/options.ts";
 import {
@@ -120,7 +121,12 @@ export function site(
   const compressed = app === null ? null : compressing(app, content);
   if (root === null) {
     if (compressed === null) throw new TypeError("serve() needs a handler, a root, or both");
-    return { handler: compressed, shortcut: null, close: NOTHING_TO_CLOSE };
+    if (!needsRules(ruled.rules)) {
+      return { handler: compressed, shortcut: null, close: NOTHING_TO_CLOSE };
+    }
+    // Routes, headers and CORS still apply around an application served without files.
+    const parts = { ...siteParts(NO_FILES, compressed, "", options, ruled), hidden: [] };
+    return { handler: ruledSite(parts).handler, shortcut: null, close: NOTHING_TO_CLOSE };
   }
   const { rules } = ruled;
   if (dev !== null) {
@@ -131,15 +137,15 @@ export function site(
   const shortcut = files.cache === null ? null : preparedShortcut(files.cache, files.negotiate);
   if (!needsRules(rules)) {
     const handler = compressed === null ? files.handler : gateway(files.lookup, compressed);
-    return { handler, shortcut, close: NOTHING_TO_CLOSE };
+    return { handler, shortcut, close: files.close };
   }
   const { handler, touches } = ruledSite(siteParts(files, compressed, root, staticOptions, ruled));
-  return { handler, shortcut: declining(shortcut, touches), close: NOTHING_TO_CLOSE };
+  return { handler, shortcut: declining(shortcut, touches), close: files.close };
 }
 
 /** What `ruledSite` is made of, from what `site()` was given. */
 function siteParts(
-  files: StaticSite,
+  files: SiteFiles,
   app: Handler | null,
   root: string,
   options: StaticOptions,
@@ -149,7 +155,7 @@ function siteParts(
     files,
     app,
     rules,
-    rootReal: rules.list ? realPathOr(root) : root,
+    rootReal: rules.list && root !== "" ? realPathOr(root) : root,
     hidden: options.hidden ?? RULE_FILES,
     dotfiles: options.dotfiles ?? false,
     logger: options.logger ?? silentLogger,
@@ -270,7 +276,14 @@ export function liveSite(
     inner = gateway(lookup, application);
   }
   const handler: Handler = (request, info) => live.reserved(request) ?? inner(request, info);
-  return { handler, shortcut: null, close: () => live.close() };
+  return {
+    handler,
+    shortcut: null,
+    close: () => {
+      live.close();
+      files.close();
+    },
+  };
 }
 
 /**
@@ -293,8 +306,12 @@ function liveStaticSite(
       const page = await files.page(fileRequest(request), path, status);
       return page === null ? null : await answer(request, page);
     },
-    missPage: async (request, miss) =>
-      await answer(request, await files.missPage(fileRequest(request), miss)),
+    missPage: async (request, miss) => {
+      const page = await files.missPage(fileRequest(request), miss);
+      const answered = await answer(request, page);
+      // Still the built-in page, for the site's own page to replace.
+      return isBuiltInErrorPage(page) ? asBuiltInErrorPage(answered) : answered;
+    },
   };
 }
 

@@ -212,30 +212,40 @@ export function serve(options: ServeOptions): SiteServer {
       dev,
       { rules, onError: options.onError },
     );
-  const served = switchableSite(build(librarySiteRules(root ?? null, options.site, logger)));
+  // Each unsupported rule-file line is told once, when it is first read.
+  const reported = new Set<string>();
+  const report = (line: string) => {
+    if (!reported.has(line)) logger.error(line);
+    reported.add(line);
+  };
+  const served = switchableSite(build(librarySiteRules(root ?? null, options.site, report)));
   const reload = reloader({
-    read: () => Promise.resolve(librarySiteRules(root ?? null, options.site, null)),
+    read: () => Promise.resolve(librarySiteRules(root ?? null, options.site, report)),
     apply: (rules) => Promise.resolve(served.swap(build(rules))).then(() => null),
     report: (line, ok) => ok ? undefined : logger.error(line),
   });
-  const unwatch = root === undefined || dev !== null
-    ? () => {}
-    : watchRuleFiles(root, () => void reload(), () => {});
-
-  const server = listen({
-    hostname: options.hostname ?? DEFAULT_HOST,
-    port: options.port ?? DEFAULT_PORT,
-    handler: served.site.handler,
-    shortcut: served.site.shortcut,
-    limits: options.limits,
-    tuning,
-    logger,
-    onError: options.onError,
-    onShutdown: () => {
-      unwatch();
-      served.site.close();
-    },
-  });
+  let unwatch = () => {};
+  let server: Server;
+  try {
+    server = listen({
+      hostname: options.hostname ?? DEFAULT_HOST,
+      port: options.port ?? DEFAULT_PORT,
+      handler: served.site.handler,
+      shortcut: served.site.shortcut,
+      limits: options.limits,
+      tuning,
+      logger,
+      onError: options.onError,
+      onShutdown: () => {
+        unwatch();
+        served.site.close();
+      },
+    });
+  } catch (error) {
+    served.site.close();
+    throw error;
+  }
+  if (root !== undefined) unwatch = watchRuleFiles(root, () => void reload(), () => {});
   const onListen = options.onListen ??
     ((addr: Deno.NetAddr) => console.log(`Listening on http://${authority(addr)}/`));
   onListen(server.addr);
@@ -246,14 +256,14 @@ export function serve(options: ServeOptions): SiteServer {
 
 /**
  * The rules `serve()` starts (or reloads) with: `options.site` and the
- * root's rule files, read synchronously. Rules that cannot be used throw
- * (at start) a `RuleError`; the lines of the rule files that use what is
- * not supported go to the logger once, at start.
+ * root's rule files, read synchronously. Rules that cannot be used throw a
+ * `RuleError`; the lines of the rule files that use what is not supported
+ * are reported.
  */
 function librarySiteRules(
   root: string | null,
   options: SiteOptions = {},
-  logger: Logger | null,
+  report: (line: string) => void,
 ): SiteRules {
   const texts = {
     headers: root === null ? null : readTextFileSync(join(root, "_headers")),
@@ -274,6 +284,6 @@ function librarySiteRules(
     list: options.list ?? false,
   };
   const read = siteRulesFrom(texts, configured, flags);
-  for (const line of read.unsupported) logger?.error(line);
+  for (const line of read.unsupported) report(line);
   return read.rules;
 }

@@ -45,7 +45,12 @@ export function reloader<T>(steps: ReloadSteps<T>): () => Promise<boolean> {
       steps.report(`reload refused, the running configuration stays: ${messageOf(error)}`, false);
       return false;
     }
-    const refused = await steps.apply(next);
+    let refused: string | null;
+    try {
+      refused = await steps.apply(next);
+    } catch (error) {
+      refused = messageOf(error);
+    }
     if (refused !== null) {
       steps.report(`reload refused, the running configuration stays: ${refused}`, false);
       return false;
@@ -58,10 +63,7 @@ export function reloader<T>(steps: ReloadSteps<T>): () => Promise<boolean> {
       running = once().finally(() => running = null);
       return running;
     }
-    again ??= running.then(() => {
-      again = null;
-      return reload();
-    });
+    again ??= running.finally(() => again = null).then(() => reload());
     return again;
   };
   return reload;

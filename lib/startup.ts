@@ -203,12 +203,13 @@ async function startServing(
     for (const line of read.unsupported) console.error(`${SERVER_NAME}: ${line}`);
     warnIoEvents(pool.ioEventsPerTick, options.tuning.ioEventsPerTick);
   };
+  const reported = new Set(read.unsupported);
   const reload = reloader({
-    read: () => rereadRules(args, root),
+    read: () => rereadRules(args, root, reported),
     apply: (rules) => pool.reload(rules),
     report: (line, ok) => (ok ? console.log : console.error)(`${SERVER_NAME}: ${line}`),
   });
-  return { pool, announce, reload, watched: root !== null && !options.dev ? root : null };
+  return { pool, announce, reload, watched: root };
 }
 
 /** Refuses options that do not go together. */
@@ -252,11 +253,24 @@ async function siteRulesOf(
   }
 }
 
-/** What a reload reads: the command line and the configuration file again, then the rules. */
-async function rereadRules(args: readonly string[], root: string | null): Promise<SiteRules> {
+/**
+ * What a reload reads: the command line and the configuration file again,
+ * then the rules. A rule-file line that is not supported is reported the
+ * first time it is read, at start-up or on a reload, and not again.
+ */
+async function rereadRules(
+  args: readonly string[],
+  root: string | null,
+  reported: Set<string>,
+): Promise<SiteRules> {
   const settings = await loadSettings(args, ENVIRONMENT, Deno.cwd());
   if (settings.command.kind !== "serve") throw new UserError("the command line no longer serves");
-  return (await siteRulesOf(root, settings, settings.command.options.site)).rules;
+  const read = await siteRulesOf(root, settings, settings.command.options.site);
+  for (const line of read.unsupported) {
+    if (!reported.has(line)) console.error(`${SERVER_NAME}: ${line}`);
+    reported.add(line);
+  }
+  return read.rules;
 }
 
 /** The start-up line of development mode. */

@@ -64,3 +64,23 @@ Deno.test("reloader() never overlaps reloads and reads once more for those asked
   assertEquals(await third, true);
   assertEquals(applied, [1, 2]);
 });
+
+Deno.test("reloader() reports a switch that throws as a refusal and still reloads afterwards", async () => {
+  const lines: [string, boolean][] = [];
+  let throws = true;
+  const reload = reloader({
+    read: () => Promise.resolve(1),
+    apply: () => {
+      if (throws) throw new Error("cannot build the site");
+      return Promise.resolve(null);
+    },
+    report: (line, ok) => lines.push([line, ok]),
+  });
+  assertEquals(await reload(), false);
+  throws = false;
+  assertEquals(await reload(), true);
+  assertEquals(lines, [
+    ["reload refused, the running configuration stays: cannot build the site", false],
+    ["reloaded the configuration and the rule files", true],
+  ]);
+});

@@ -45,6 +45,25 @@ export function isBuiltInErrorPage(response: Response): boolean {
 }
 
 /**
+ * Marks a response made from a built-in error page (the same page, with
+ * its body re-encoded or decorated) as one, so that a site's own page for
+ * its status still replaces it.
+ *
+ * @param response The response made from a built-in page.
+ * @returns The same response.
+ *
+ * @example
+ * ```ts
+ * const page = asBuiltInErrorPage(new Response("404", { status: 404 }));
+ * isBuiltInErrorPage(page); // true
+ * ```
+ */
+export function asBuiltInErrorPage(response: Response): Response {
+  BUILT_IN.add(response);
+  return response;
+}
+
+/**
  * A small HTML error response.
  *
  * @param status The status code.

@@ -29,10 +29,25 @@ import { compilePattern, type PathPattern } from "./pattern.ts";
 import { compileRules, type RuleTable } from "./rule_table.ts";
 import type { SiteRules } from "./types.ts";
 
+/** What a ruled site asks of the files: a lookup, a page, the page for a miss. */
+export type SiteFiles = Pick<StaticSite, "find" | "page" | "missPage">;
+
+/**
+ * No files, for an application served without a root: every path is a
+ * miss, so routes, headers and CORS work around the application alone.
+ */
+export const NO_FILES: SiteFiles = Object.freeze({
+  find: () => Promise.resolve(NOT_FOUND),
+  page: () => Promise.resolve(null),
+  missPage: (_request: Request, miss: StaticMiss) => Promise.resolve(errorResponse(miss.status)),
+});
+
+const NOT_FOUND: StaticMiss = Object.freeze({ status: 404 });
+
 /** What a ruled site is made of. */
 export interface SiteParts {
-  /** The document root's static layer. */
-  readonly files: StaticSite;
+  /** The document root's static layer, or {@linkcode NO_FILES}. */
+  readonly files: SiteFiles;
   /** The application (already compressing), or null. */
   readonly app: Handler | null;
   /** The rules, as the main thread read and checked them. */
@@ -86,7 +101,7 @@ export function ruledSite(parts: SiteParts): RuledSite {
     matches: (pathname: string) => corsPaths[i].match(pathname) !== null,
   })));
   const handler: Handler = async (request, info) => {
-    const pathname = new URL(request.url).pathname;
+    const pathname = rulePath(new URL(request.url).pathname);
     const preflight = cors.preflight(request, pathname);
     if (preflight !== null) return headResponse(request, decorate(preflight, pathname, request));
     const answered = await answer(parts, table, request, info, pathname);
@@ -100,6 +115,15 @@ export function ruledSite(parts: SiteParts): RuledSite {
     return editable;
   };
   return { handler, touches: fastPathTest(table, corsPaths) };
+}
+
+/**
+ * The path the rules see: the URL's (dot segments already applied) with
+ * runs of slashes made one, as the file layer reads it, so `//app.js`
+ * meets the rules `/app.js` meets.
+ */
+function rulePath(pathname: string): string {
+  return pathname.includes("//") ? pathname.replace(/\/{2,}/g, "/") : pathname;
 }
 
 /** Routes, files, listing, the app shell and the application, in that order. */
@@ -130,7 +154,7 @@ async function missAnswer(
   info: ServeInfo,
 ): Promise<Response> {
   if (miss.directory !== undefined && parts.rules.list) {
-    const atTop = pathname === "/";
+    const atTop = miss.directory === parts.rootReal;
     return await listingResponse(request, { path: miss.directory, urlPath: pathname }, {
       root: parts.rootReal,
       dotfiles: parts.dotfiles,
@@ -197,8 +221,8 @@ async function routed(
   }
   const rewritten = new Request(new URL(match.path + match.search, request.url), request);
   if (match.status === 404) {
-    const page = await parts.files.page(rewritten, match.path, 404);
-    return { request: rewritten, result: page ?? errorResponse(404) };
+    const page = await parts.files.page(rewritten, match.path, 404, "request");
+    return { request: rewritten, result: page ?? await parts.files.missPage(rewritten, NOT_FOUND) };
   }
   return { request: rewritten, result: await parts.files.find(rewritten) };
 }
@@ -220,7 +244,7 @@ function mutable(response: Response): Response {
  * about its body (`Allow`, `Connection`, `Retry-After`) are kept.
  */
 async function errorPage(parts: SiteParts, request: Request, response: Response) {
-  if (!isBuiltInErrorPage(response) || response.status === 404) return response;
+  if (!isBuiltInErrorPage(response)) return response;
   const path = parts.rules.errorPages[String(response.status)] ?? `${response.status}.html`;
   const page = await parts.files.page(request, path, response.status);
   if (page === null) return response;
@@ -246,6 +270,7 @@ function fastPathTest(
 ): (rawPath: string) => boolean {
   if (table.empty && corsPaths.length === 0) return () => false;
   return (rawPath) =>
-    rawPath.includes("/.") || rawPath.includes("%") || table.touches(rawPath) ||
+    rawPath.includes("/.") || rawPath.includes("%") || rawPath.includes("//") ||
+    table.touches(rawPath) ||
     corsPaths.some((pattern) => pattern.match(rawPath) !== null);
 }

@@ -61,6 +61,8 @@ function closeQuietly(handle: FileHandle): void {
  * ```
  */
 export class OpenFiles {
+  /** Set by `close()`: returned handles are closed, not kept. */
+  #closed = false;
   readonly #max: number;
   readonly #minBytes: number;
   readonly #revalidateMs: number;
@@ -199,8 +201,21 @@ export class OpenFiles {
     this.#known.clear();
   }
 
+  /**
+   * Closes every idle handle and keeps none from now on: a handle lent
+   * before is closed when it is returned (for a site that was replaced).
+   */
+  close(): void {
+    this.#closed = true;
+    this.clear();
+  }
+
   /** Keeps a returned handle, closing the oldest idle one when over the limit. */
   #keep(found: Found, handle: FileHandle): void {
+    if (this.#closed) {
+      closeQuietly(handle);
+      return;
+    }
     const list = this.#idle.get(found.path) ?? [];
     list.push({ handle, stat: found.stat });
     this.#idle.delete(found.path); // Re-inserted last: the most recently used.

@@ -49,7 +49,14 @@ export interface StaticSite {
    * validators (a not-found page, an error page, a single-page app's
    * shell), or null when it is not there or cannot be read.
    */
-  readonly page: (request: Request, path: string, status: number) => Promise<Response | null>;
+  readonly page: (
+    request: Request,
+    path: string,
+    status: number,
+    from?: PageSource,
+  ) => Promise<Response | null>;
+  /** Closes the files kept open for the next request; the site serves no more after it. */
+  readonly close: () => void;
   /** The hot-file cache, or null without one. */
   readonly cache: FileCache | null;
   /** The coding `Accept-Encoding` selects for a compressible file (for the fast path). */
@@ -57,6 +64,14 @@ export interface StaticSite {
   /** Resolves when the files being hashed in the background are done. */
   readonly settled: () => Promise<void>;
 }
+
+/**
+ * Where a page's path came from: the configuration (the not-found page, an
+ * error page, a single-page app's page: anything under the root, dotfiles
+ * included), or a request (a rewrite's target: held to what a request may
+ * reach, so no dotfiles unless they are served, and never the rule files).
+ */
+export type PageSource = "configuration" | "request";
 
 /** What the handler needs besides a lookup's: the not-found page. */
 interface SiteContext extends LookupContext {
@@ -94,7 +109,9 @@ export function staticSite(root: string, options: StaticOptions = {}): StaticSit
     handler,
     find: (request, info) => lookupFile(context, request, info),
     missPage: (request, miss) => missPage(context, request, miss),
-    page: (request, path, status) => filePage(context, request, path, status),
+    page: (request, path, status, from = "configuration") =>
+      filePage(context, request, path, status, from),
+    close: () => store.openFiles?.close(),
     cache: store.cache,
     negotiate: policy.negotiate,
     settled: () => store.digests.settled(),
@@ -189,8 +206,14 @@ async function filePage(
   request: Request,
   page: string,
   status: number,
+  from: PageSource = "configuration",
 ): Promise<Response | null> {
-  const path = resolvePath(page.startsWith("/") ? page : `/${page}`, { dotfiles: true });
+  // A page the configuration names may be anything under the root; a path
+  // that came from a request is held to what a request may reach.
+  const resolve = from === "configuration"
+    ? { dotfiles: true }
+    : { dotfiles: context.dotfiles, hidden: context.hidden };
+  const path = resolvePath(page.startsWith("/") ? page : `/${page}`, resolve);
   if (path.kind !== "file" || path.segments.length === 0) return null;
   const name = path.segments[path.segments.length - 1];
   try {

@@ -270,3 +270,172 @@ Deno.test("serve() answers an application that throws with the site's 500 page, 
   });
   assertEquals(logger.errors, ["handler failed for POST /api"]);
 });
+
+Deno.test("serve() applies rules to a path written with doubled slashes as to the plain path", async () => {
+  const cors = [{ path: "/app.js", origins: ["http://app.test"] }];
+  await withSite({ cors }, async (base) => {
+    for (const path of ["/app.js", "//app.js", "//app.js", "/.//app.js"]) {
+      const response = await get(base + path, { headers: { origin: "http://app.test" } });
+      assertEquals(response.status, 200, path);
+      assertEquals(response.headers.get("x-frame-options"), "DENY", path);
+      assertEquals(response.headers.get("access-control-allow-origin"), "http://app.test", path);
+    }
+  });
+});
+
+Deno.test("serve() holds a 404 rewrite's target to what a request may reach", async () => {
+  const rules = [{ path: "/r/*", rewrite: "/:splat", status: 404 }];
+  await withTempDir(
+    { ...SITE, ".env": "SECRET=1\n", "404.html": "<p>not here</p>\n" },
+    async (root) => {
+      const server = serve({
+        root,
+        site: { rules },
+        port: 0,
+        hostname: "127.0.0.1",
+        logger: silentLogger,
+        onListen: () => {},
+      });
+      try {
+        const base = `http://127.0.0.1:${server.addr.port}`;
+        for (const path of ["/r/.env", "/r/_headers", "/r/_redirects", "/r/%2Eenv"]) {
+          const response = await get(base + path);
+          assertEquals(response.status, 404, path);
+          assert(!response.text.includes("SECRET") && !response.text.includes("X-Frame"), path);
+        }
+        const page = await get(base + "/r/about.html");
+        assertEquals([page.status, page.text], [404, "<p>about</p>\n"]);
+        const missing = await get(base + "/r/nothing.html");
+        assertEquals([missing.status, missing.text], [404, "<p>not here</p>\n"]);
+      } finally {
+        await server.shutdown();
+      }
+    },
+  );
+});
+
+Deno.test("serve() with list does not list the rule files however the root is reached", async () => {
+  await withTempDir({
+    "docs/a.txt": "a",
+    "_headers": "/x\n  X-A: 1\n",
+    "_redirects": "/a /b 301\n",
+  }, async (root) => {
+    const server = serve({
+      root,
+      site: { list: true },
+      port: 0,
+      hostname: "127.0.0.1",
+      logger: silentLogger,
+      onListen: () => {},
+    });
+    try {
+      for (const path of ["/", "//", "/docs/../"]) {
+        const listing = await get(`http://127.0.0.1:${server.addr.port}${path}`);
+        assertEquals(listing.status, 200, path);
+        assertStringIncludes(listing.text, "docs/", path);
+        assert(!listing.text.includes("_headers") && !listing.text.includes("_redirects"), path);
+      }
+    } finally {
+      await server.shutdown();
+    }
+  });
+});
+
+Deno.test("serve() applies routes, header rules and CORS around an application without a root", async () => {
+  const app: Handler = (request) => new Response(`app ${new URL(request.url).pathname}`);
+  const server = serve({
+    handler: app,
+    site: {
+      rules: [
+        { path: "/old", redirect: "/new", status: 308 },
+        { path: "/*", headers: { set: { "x-rule": "yes" } } },
+      ],
+      cors: [{ path: "/api/*", origins: "*" }],
+    },
+    port: 0,
+    hostname: "127.0.0.1",
+    logger: silentLogger,
+    onListen: () => {},
+  });
+  try {
+    const base = `http://127.0.0.1:${server.addr.port}`;
+    const old = await get(base + "/old");
+    assertEquals([old.status, old.headers.get("location")], [308, "/new"]);
+    const api = await get(base + "/api/x", { headers: { origin: "http://elsewhere.test" } });
+    assertEquals(api.text, "app /api/x");
+    assertEquals(api.headers.get("x-rule"), "yes");
+    assertEquals(api.headers.get("access-control-allow-origin"), "*");
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("serve() that cannot listen leaves nothing running", async () => {
+  await withTempDir(SITE, (root) => {
+    const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    try {
+      const port = (taken.addr as Deno.NetAddr).port;
+      let failed = false;
+      try {
+        serve({ root, port, hostname: "127.0.0.1", logger: silentLogger, onListen: () => {} });
+      } catch (error) {
+        failed = error instanceof Deno.errors.AddrInUse;
+      }
+      assert(failed, "serve() threw AddrInUse");
+    } finally {
+      taken.close();
+    }
+    return Promise.resolve();
+  });
+  // The test sanitizers fail this test if a watcher or a file stayed open.
+});
+
+Deno.test("serve() in development mode answers a built-in error with the site's page", async () => {
+  await withSite(
+    {},
+    async (base) => {
+      const response = await get(base + "/about.html", { method: "DELETE" });
+      assertEquals(response.status, 405);
+      assertStringIncludes(response.text, "our own 405 page");
+    },
+    undefined,
+    silentLogger,
+    true,
+  );
+});
+
+Deno.test("serve().reload() closes the files the replaced rules kept open", async () => {
+  const fds = async () => {
+    let count = 0;
+    for await (const _ of Deno.readDir("/proc/self/fd")) count++;
+    return count;
+  };
+  try {
+    await Deno.stat("/proc/self/fd");
+  } catch {
+    return; // Counting descriptors needs /proc.
+  }
+  await withTempDir({ ...SITE, "big.bin": "x".repeat(3 * 1024 * 1024) }, async (root) => {
+    const server = serve({
+      root,
+      site: { spa: true },
+      port: 0,
+      hostname: "127.0.0.1",
+      logger: silentLogger,
+      onListen: () => {},
+    });
+    try {
+      const url = `http://127.0.0.1:${server.addr.port}/big.bin`;
+      await (await fetch(url)).arrayBuffer();
+      const before = await fds();
+      for (let i = 0; i < 20; i++) {
+        await (await fetch(url)).arrayBuffer();
+        assertEquals(await server.reload(), true);
+      }
+      const after = await fds();
+      assert(after - before < 5, `descriptors grew from ${before} to ${after} over 20 reloads`);
+    } finally {
+      await server.shutdown();
+    }
+  });
+});
