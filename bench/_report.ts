@@ -1,7 +1,7 @@
 /**
  * A run's results and their Markdown report: medians, the server × scenario
  * table, the ratios of each portico against each peer, the fairness table,
- * the scenarios and the notes. Pure; `deno fmt` pads the tables afterwards.
+ * portico with site rules against itself without, the scenarios and the notes. Pure; `deno fmt` pads the tables afterwards.
  *
  * @module
  */
@@ -17,6 +17,7 @@ import {
   LOAD_SCENARIOS,
   type LoadKey,
   PORTICO,
+  RULES_GOAL,
   type ScenarioKey,
   SERVER_KEYS,
   SERVER_LABELS,
@@ -327,10 +328,15 @@ function mainColumns(results: BenchResults): Column<string>[] {
   return columns;
 }
 
-/** The ratio table's columns: the numbers behind the main table's, in the same units. */
+/**
+ * The ratio table's columns: the numbers behind the main table's, in the
+ * same units; none for a scenario that compares fewer than two of the servers.
+ */
 function ratioColumns(results: BenchResults): Column<number | null>[] {
   const columns: Column<number | null>[] = [];
-  for (const key of results.scenarios.filter(isLoadKey)) {
+  const compared = (key: LoadKey) =>
+    LOAD_SCENARIOS[key].servers.filter((server) => results.servers.includes(server)).length > 1;
+  for (const key of results.scenarios.filter(isLoadKey).filter(compared)) {
     const { label, p99 } = LOAD_SCENARIOS[key];
     const of = (server: ServerKey) => medians(results.runs, key, server);
     columns.push({
@@ -482,6 +488,28 @@ const COMPRESSED_EXTRAS = ", and per response the bytes read (head included) and
   "CPU time (user plus system of its process tree over the run, from `/proc/PID/stat`, " +
   "÷ responses; the kernel counts it in 10 ms ticks)";
 
+/**
+ * What a scenario's legend says of site rules: those portico is started
+ * with, that it has none when it is another's baseline, and the scenario a
+ * run is compared with.
+ */
+function rulesLegend(results: BenchResults, key: LoadKey): string {
+  const { rules, baseline } = LOAD_SCENARIOS[key];
+  const lead = results.scenarios.filter(isLoadKey).some((other) =>
+    LOAD_SCENARIOS[other].baseline === key
+  );
+  const compared = baseline !== null && results.scenarios.includes(baseline)
+    ? `, measured in the same rounds as ${LOAD_SCENARIOS[baseline].label}, alternated`
+    : "";
+  if (rules === null) return lead ? ", portico without a configuration file" : "";
+  const hit = rules.hitEveryPath
+    ? ", and a header rule `/*` that sets a field on every response"
+    : "";
+  return `, portico started with \`--config\` of a generated file: ${rules.redirects} ` +
+    `redirects (every other one forced) and ${rules.headerRules} header rules, all for other ` +
+    `paths than ${LOAD_SCENARIOS[key].path}${hit}${compared}`;
+}
+
 /** One line per selected scenario saying what it runs. */
 function legend(results: BenchResults): string[] {
   return results.scenarios.map((key) => {
@@ -528,7 +556,7 @@ function legend(results: BenchResults): string[] {
         : [`wrk and servers started with \`ulimit -n ${s.openFiles}\` (or the hard limit)`]),
     ].map((text) => `, ${text}`).join("");
     return `- ${s.label}: \`wrk -t${s.threads} -c${s.connections}\` GET ${s.path}${header}` +
-      `${accept}${who}${setting}; ` +
+      `${accept}${who}${setting}${rulesLegend(results, key)}; ` +
       (s.metric === "rps" ? "requests/s" : "GB/s (10⁹ bytes read per second)") +
       (s.p99 ? ", p99 latency and errors per round" : "") +
       (s.peakRss ? ", and the server's peak RSS during the run (read every 250 ms)" : "") +
@@ -672,6 +700,94 @@ function fairnessTable(results: BenchResults): string[] {
   ];
 }
 
+/** The selected scenarios compared with a selected baseline, in table order. */
+function comparedKeys(results: BenchResults): LoadKey[] {
+  return results.scenarios.filter(isLoadKey).filter((key) => {
+    const baseline = LOAD_SCENARIOS[key].baseline;
+    return baseline !== null && results.scenarios.includes(baseline);
+  });
+}
+
+/**
+ * Whether a ratio meets a goal, as the table says it.
+ *
+ * @example
+ * ```ts
+ * goalVerdict(0.95, 0.9); // "met (≥ 0.90×)"
+ * goalVerdict(0.95, null); // "none"
+ * ```
+ */
+export function goalVerdict(value: number | null, goal: number | null): string {
+  if (goal === null) return "none";
+  const bound = `(≥ ${goal.toFixed(2)}×)`;
+  return value === null ? `— ${bound}` : `${value >= goal ? "met" : "missed"} ${bound}`;
+}
+
+/** The site rules table's columns. */
+const RULES_HEADER = [
+  "Scenario",
+  "Server",
+  "req/s",
+  "CPU µs/req",
+  "req/s ÷ baseline",
+  "CPU ÷ baseline (lower is better)",
+  "Goal for req/s ÷ baseline",
+] as const;
+
+/** One row of the site rules table: a server in a scenario, against its baseline if it has one. */
+function rulesRow(results: BenchResults, key: LoadKey, server: ServerKey): string[] {
+  const { label, baseline, goal } = LOAD_SCENARIOS[key];
+  const own = medians(results.runs, key, server);
+  const base = baseline === null ? null : medians(results.runs, baseline, server);
+  const rate = own?.value ?? null;
+  const cpu = own?.cpuUsPerResponse ?? null;
+  const baseRate = base?.value ?? null;
+  const share = rate === null || baseRate === null || baseRate === 0 ? null : rate / baseRate;
+  const cells = baseline === null ? ["baseline", "baseline", "—"] : [
+    ratio(rate, baseRate),
+    ratio(cpu, base?.cpuUsPerResponse ?? null),
+    goalVerdict(share, goal),
+  ];
+  return [
+    label,
+    serverLabel(server, results.base),
+    rate === null ? (own === null ? "—" : "failed") : groupThousands(rate),
+    cpu === null ? "—" : significant(cpu),
+    ...cells,
+  ];
+}
+
+/**
+ * The site rules table: each scenario compared with a baseline (portico
+ * with site rules against itself without) and that baseline, per server:
+ * requests/s and CPU per request, the ratios to the baseline, and the goal.
+ * Empty when no scenario was selected with its baseline.
+ */
+function rulesTable(results: BenchResults): string[] {
+  const compared = comparedKeys(results);
+  if (compared.length === 0) return [];
+  const keys = results.scenarios.filter(isLoadKey).filter((key) =>
+    compared.includes(key) || compared.some((other) => LOAD_SCENARIOS[other].baseline === key)
+  );
+  const rows = keys.flatMap((key) =>
+    results.servers.filter((server) => LOAD_SCENARIOS[key].servers.includes(server))
+      .map((server) => rulesRow(results, key, server))
+  );
+  const within = Math.round((1 - RULES_GOAL) * 100);
+  return [
+    "## Site rules",
+    "",
+    "Portico against itself: the same file served without a configuration file (the baseline) " +
+    "and with generated site rules (see Scenarios), measured in the same rounds, alternated. " +
+    `**Goal: with rules none of which matches the path, requests/s within ${within} % of the ` +
+    `baseline (≥ ${RULES_GOAL.toFixed(2)}×).** A header rule that matches every path takes ` +
+    "its responses off the prepared fast path, so that scenario is reported without a goal.",
+    "",
+    table(RULES_HEADER, rows),
+    "",
+  ];
+}
+
 /** The hashing table: median ms and MB/s of each timing. Empty when not selected. */
 function hashingTable(results: BenchResults): string[] {
   const hashing = results.hashing;
@@ -739,6 +855,7 @@ export function formatReport(results: BenchResults): string {
       ratios,
       "",
     ]),
+    ...rulesTable(results),
     ...fairnessTable(results),
     ...cpuTable(results),
     ...compressionTable(results),

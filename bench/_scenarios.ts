@@ -1,7 +1,8 @@
 /**
- * What the benchmark compares: the servers, the wrk load scenarios, the
- * fairness scenarios (`bench/fairness.mjs`), and the measurements that are
- * not load runs (resident memory, start-up time and content hashing).
+ * What the benchmark compares: the servers, the wrk load scenarios (among
+ * them portico with and without site rules), the fairness scenarios
+ * (`bench/fairness.mjs`), and the measurements that are not load runs
+ * (resident memory, start-up time and content hashing).
  *
  * @module
  */
@@ -37,6 +38,20 @@ export const SERVER_LABELS = {
   serve: "serve (node)",
   "http-server": "http-server (node)",
 } as const satisfies Record<ServerKey, string>;
+
+/**
+ * The site rules portico is started with (`--config` of a generated file):
+ * redirects and header rules none of which matches the path requested, and
+ * perhaps one header rule `/*` that matches every path.
+ */
+export interface RuleLoad {
+  /** Redirect rules for other paths; every other one forced (looked at before the files). */
+  readonly redirects: number;
+  /** Header rules for other paths. */
+  readonly headerRules: number;
+  /** Whether a header rule `/*` sets a field on every response, taking them off the fast path. */
+  readonly hitEveryPath: boolean;
+}
 
 /** One wrk load: which file, how many connections, what to report. */
 export interface LoadScenario {
@@ -75,6 +90,16 @@ export interface LoadScenario {
   readonly openFiles: number | null;
   /** Whether the server's peak resident memory during the run is reported. */
   readonly peakRss: boolean;
+  /** The site rules portico is started with, or null for no configuration file. */
+  readonly rules: RuleLoad | null;
+  /**
+   * The scenario this one is compared with: both are measured in the same
+   * rounds, their servers alternated as one set, and the report gives the
+   * ratio of their requests per second. Null for none.
+   */
+  readonly baseline: LoadKey | null;
+  /** The least ratio to the baseline the report calls met, or null for no goal. */
+  readonly goal: number | null;
 }
 
 function load(
@@ -93,6 +118,9 @@ function load(
     pinned: true,
     openFiles: null,
     peakRss: false,
+    rules: null,
+    baseline: null,
+    goal: null,
   } as const;
   return { label, path, metric, ...base, servers: BROAD, ...more };
 }
@@ -111,6 +139,9 @@ export const LOAD_KEYS = [
   "10kconn",
   "close",
   "workers",
+  "rules0",
+  "rules200",
+  "rules-hit",
 ] as const;
 
 /** One of the wrk scenarios. */
@@ -135,6 +166,12 @@ const BROAD: readonly ServerKey[] = ["ours", "base", "nginx", "deno"];
 
 /** Every server: 12 B, 4 KiB and 1 MiB compare them all. */
 const EVERY_SERVER: readonly ServerKey[] = SERVER_KEYS;
+
+/**
+ * The least ratio of requests per second with 250 rules that match nothing
+ * to those without rules: within 10 %.
+ */
+export const RULES_GOAL = 0.9;
 
 /** The wrk scenarios. */
 export const LOAD_SCENARIOS: Readonly<Record<LoadKey, LoadScenario>> = {
@@ -171,6 +208,19 @@ export const LOAD_SCENARIOS: Readonly<Record<LoadKey, LoadScenario>> = {
     workers: 2,
     servers: ["ours", "base", "nginx"],
     pinned: false,
+  }),
+  // Portico against itself: the rules must cost next to nothing when none matches the path.
+  rules0: load("12 B no rules", "/12b", "rps", { servers: ["ours"] }),
+  rules200: load("12 B 250 rules", "/12b", "rps", {
+    servers: ["ours"],
+    rules: { redirects: 200, headerRules: 50, hitEveryPath: false },
+    baseline: "rules0",
+    goal: RULES_GOAL,
+  }),
+  "rules-hit": load("12 B rule hit", "/12b", "rps", {
+    servers: ["ours"],
+    rules: { redirects: 200, headerRules: 50, hitEveryPath: true },
+    baseline: "rules0",
   }),
 };
 

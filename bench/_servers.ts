@@ -1,6 +1,7 @@
 /**
  * The servers and their processes: finding the tools, each server's command
- * line (nginx with a generated configuration), a start that waits until the
+ * line (nginx with a generated configuration, portico with generated site
+ * rules when a scenario asks for them), a start that waits until the
  * server answers, a stop that leaves nothing behind, the `/proc` readings,
  * and the git worktree that "base" runs from.
  *
@@ -8,7 +9,7 @@
  */
 
 import { HOST, waitUntilServing } from "./_http.ts";
-import type { ServerKey } from "./_scenarios.ts";
+import type { RuleLoad, ServerKey } from "./_scenarios.ts";
 
 /** The repository this file belongs to, with a trailing slash. */
 export const REPO: string = decodeURIComponent(new URL("..", import.meta.url).pathname);
@@ -113,6 +114,8 @@ export interface Plan {
   readonly prefix: string;
   /** The checkout portico runs from (ours: this repository; base: the worktree). */
   readonly checkout: string;
+  /** portico's `--config` file, or null for none; other servers have no use for it. */
+  readonly config: string | null;
 }
 
 /** A command line, and the directory it runs in. */
@@ -129,13 +132,18 @@ export interface Launch {
 
 /**
  * portico's command line: `main.ts` of a checkout, with the permissions of
- * `deno task serve`, run in that checkout (so its own deno.json applies).
- * Ours and base are started by this one function.
+ * `deno task serve`, run in that checkout (so its own deno.json applies),
+ * with `--config` when the plan names a file. Ours and base are started by
+ * this one function.
+ *
+ * @param deno The Deno executable.
+ * @param plan Where it runs.
+ * @returns The command line.
  *
  * @example
  * ```ts
  * porticoLaunch("deno", { key: "base", port: 8000, workers: 2, corpus: "/c", prefix: "/p",
- *   checkout: "/tmp/base" }).args.slice(-2); // ["--workers", "2"]
+ *   checkout: "/tmp/base", config: null }).args.slice(-2); // ["--workers", "2"]
  * ```
  */
 export function porticoLaunch(deno: string, plan: Plan): Launch {
@@ -150,8 +158,95 @@ export function porticoLaunch(deno: string, plan: Plan): Launch {
     "main.ts",
     ...["--root", plan.corpus, "--host", HOST, "--port", String(plan.port), "--quiet"],
     ...(plan.workers > 1 ? ["--workers", String(plan.workers)] : []),
+    ...(plan.config === null ? [] : ["--config", plan.config]),
   ];
   return { command: deno, args, cwd: plan.checkout };
+}
+
+/** The first segments of the rules' paths: sections of a site, none of them a corpus file. */
+const RULE_SECTIONS = [
+  "blog",
+  "docs",
+  "shop",
+  "news",
+  "help",
+  "about",
+  "legacy",
+  "media",
+  "events",
+  "careers",
+] as const;
+
+/** The redirect statuses the rules cycle through. */
+const RULE_STATUSES = [301, 302, 307, 308] as const;
+
+/**
+ * The field the header rule `/*` sets on every response; portico sends no
+ * such field of its own, so its presence shows that the rule applied.
+ */
+export const RULE_HIT_FIELD = { name: "Referrer-Policy", value: "no-referrer" } as const;
+
+/**
+ * Redirect rule `i`: four forms in turn (an exact path, a placeholder, a
+ * splat, a query condition), on the sections in turn; the odd ones forced,
+ * so both the routes looked at before the files and those looked at after
+ * a miss are there.
+ */
+function redirectRule(i: number): Readonly<Record<string, unknown>> {
+  const section = RULE_SECTIONS[i % RULE_SECTIONS.length];
+  const n = Math.floor(i / RULE_SECTIONS.length);
+  const status = RULE_STATUSES[i % RULE_STATUSES.length];
+  const forced = i % 2 === 1 ? { force: true } : {};
+  const forms = [
+    { path: `/${section}/old-${n}`, redirect: `/${section}/new-${n}` },
+    { path: `/${section}/${n}/:slug`, redirect: `/${section}/posts/:slug` },
+    { path: `/${section}-${n}/*`, redirect: `/${section}/:splat` },
+    { path: `/${section}/item-${n}`, query: { id: ":id" }, redirect: `/${section}/items/:id` },
+  ];
+  return { ...forms[i % forms.length], status, ...forced };
+}
+
+/** Header rule `j`: long-lived caching for a section's assets, or a field for its pages. */
+function headerRule(j: number): Readonly<Record<string, unknown>> {
+  const section = RULE_SECTIONS[j % RULE_SECTIONS.length];
+  const n = Math.floor(j / RULE_SECTIONS.length);
+  return j % 2 === 0
+    ? {
+      path: `/${section}/assets-${n}/*`,
+      headers: { set: { "Cache-Control": "public, max-age=31536000, immutable" } },
+    }
+    : { path: `/${section}/page-${n}`, headers: { set: { "X-Robots-Tag": "noindex" } } };
+}
+
+/**
+ * A redirect the generated rules answer, to check that portico read them:
+ * the first rule's path, its status and where it sends the client.
+ */
+export const RULE_PROBE = { path: "/blog/old-0", status: 301, location: "/blog/new-0" } as const;
+
+/**
+ * portico's configuration file with site rules for a rule scenario: the
+ * redirects and header rules of {@linkcode RuleLoad}, every path of them
+ * under one of a few site sections so none matches a corpus file, then, when
+ * asked, a header rule `/*` setting {@linkcode RULE_HIT_FIELD}.
+ *
+ * @param load How many rules of each kind, and whether one matches every path.
+ * @returns The file's content, JSON.
+ *
+ * @example
+ * ```ts
+ * const config = porticoRules({ redirects: 2, headerRules: 1, hitEveryPath: true });
+ * JSON.parse(config).rules.length; // 4
+ * ```
+ */
+export function porticoRules(load: RuleLoad): string {
+  const hit = { path: "/*", headers: { set: { [RULE_HIT_FIELD.name]: RULE_HIT_FIELD.value } } };
+  const rules = [
+    ...Array.from({ length: load.redirects }, (_, i) => redirectRule(i)),
+    ...Array.from({ length: load.headerRules }, (_, j) => headerRule(j)),
+    ...(load.hitEveryPath ? [hit] : []),
+  ];
+  return `${JSON.stringify({ rules }, null, 2)}\n`;
 }
 
 /** nginx modules whose temp path is moved into the prefix, unless built without them. */
@@ -206,7 +301,8 @@ export function nginxGzip(build: string): string[] {
  *
  * @example
  * ```ts
- * nginxConfig({ key: "nginx", port: 8000, workers: 2, corpus: "/c", prefix: "/p", checkout: "" }, "")
+ * nginxConfig({ key: "nginx", port: 8000, workers: 2, corpus: "/c", prefix: "/p", checkout: "",
+ *   config: null }, "")
  *   .includes("worker_processes 2;"); // true
  * ```
  */

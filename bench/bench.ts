@@ -4,9 +4,11 @@
  * 127.0.0.1; with `--base REV`, also portico at revision REV, checked out in
  * a temporary git worktree and started exactly as ours is. Every scenario
  * runs against every selected server, servers alternated between rounds,
- * after an unrecorded warm-up; the median is reported. Compressed scenarios
- * (`Accept-Encoding` sent) also report bytes and server CPU time per
- * response. The fairness scenarios count the requests each of 1,000 or
+ * after an unrecorded warm-up; the median is reported. The rule scenarios
+ * run portico alone, with and without generated site rules (`--config`),
+ * alternated as one set so their ratio compares like with like. Compressed
+ * scenarios (`Accept-Encoding` sent) also report bytes and server CPU time
+ * per response. The fairness scenarios count the requests each of 1,000 or
  * 10,000 keep-alive connections completes, with `bench/fairness.mjs` on
  * Node.js in wrk's place, one short round per server. Also measured:
  * resident memory idle and with 1,000 keep-alive connections open,
@@ -55,6 +57,7 @@ import {
   type LoadKey,
   type LoadScenario,
   PORTICO,
+  type RuleLoad,
   SERVER_LABELS,
   type ServerKey,
   STARTUP_SAMPLES,
@@ -67,9 +70,12 @@ import {
   launchFor,
   placed,
   type Placement,
+  porticoRules,
   READY_PATH,
   removeWorktree,
   REPO,
+  RULE_HIT_FIELD,
+  RULE_PROBE,
   type Server,
   startServer,
   stopServer,
@@ -123,12 +129,13 @@ function serverPlacement(scenario?: LoadScenario): Placement {
   };
 }
 
-/** Starts a server on a free port with its own prefix directory. */
+/** Starts a server on a free port with its own prefix directory, portico with `config` if given. */
 async function start(
   context: Context,
   key: ServerKey,
   workers: number,
   placement: Placement = serverPlacement(),
+  config: string | null = null,
 ): Promise<Server> {
   const port = freePort();
   const prefix = await Deno.makeTempDir({ dir: context.tmp, prefix: `${key}-` });
@@ -140,6 +147,7 @@ async function start(
     corpus: `${context.tmp}/corpus`,
     prefix,
     checkout: context.checkouts[key] ?? REPO,
+    config,
   };
   const launch = await launchFor(context.tools, plan);
   const line = placed(launch.command, launch.args, placement, context.tools.taskset);
@@ -148,6 +156,40 @@ async function start(
 
 // ---------------------------------------------------------------------------
 // Load scenarios
+
+/** Where a rule scenario's generated configuration file is written. */
+function rulesPath(context: Pick<Context, "tmp">, key: LoadKey): string {
+  return `${context.tmp}/rules-${key}.json`;
+}
+
+/** Writes the configuration file of each selected scenario that has site rules. */
+async function writeRules(context: Pick<Context, "tmp">, keys: readonly LoadKey[]): Promise<void> {
+  for (const key of keys) {
+    const rules = LOAD_SCENARIOS[key].rules;
+    if (rules !== null) await Deno.writeTextFile(rulesPath(context, key), porticoRules(rules));
+  }
+}
+
+/**
+ * Checks that portico serves a rule scenario as its rules say: the probe
+ * redirected, and the scenario's file answered with the `/*` rule's field
+ * exactly when there is one. Throws the first difference.
+ */
+async function checkRules(server: Server, path: string, rules: RuleLoad): Promise<void> {
+  const probe = await get(server.port, RULE_PROBE.path);
+  const location = probe.headers.get("location");
+  if (probe.status !== RULE_PROBE.status || location !== RULE_PROBE.location) {
+    throw new Error(
+      `rules not in effect: ${RULE_PROBE.path} answered ${probe.status} to ${location}`,
+    );
+  }
+  const { status, headers } = await get(server.port, path);
+  const field = headers.get(RULE_HIT_FIELD.name);
+  const expected = rules.hitEveryPath ? RULE_HIT_FIELD.value : null;
+  if (status !== 200 || field !== expected) {
+    throw new Error(`${path} answered ${status} with ${RULE_HIT_FIELD.name}: ${field}`);
+  }
+}
 
 /**
  * The request headers of a scenario on one server: for the 304 scenario the
@@ -162,6 +204,7 @@ async function scenarioHeaders(
   findings: Findings,
 ): Promise<string[]> {
   const scenario = LOAD_SCENARIOS[key];
+  if (scenario.rules !== null) await checkRules(server, scenario.path, scenario.rules);
   if (scenario.acceptEncoding !== null) {
     const field = `Accept-Encoding: ${scenario.acceptEncoding}`;
     const { status, headers } = await get(server.port, scenario.path, [field]);
@@ -246,50 +289,99 @@ async function measure(
   }
 }
 
+/** One server in one wrk scenario: what the rounds of a set alternate. */
+interface Entrant {
+  readonly key: LoadKey;
+  readonly name: ServerKey;
+}
+
 /**
- * Runs one scenario: starts every server it compares, warms each up, then
- * the measured rounds, each round starting one server later than the last.
+ * The selected wrk scenarios in the sets they run in: each alone, except
+ * that a scenario runs in the set of its baseline when that is selected too.
  */
-async function runScenario(
+function loadSets(keys: readonly LoadKey[]): LoadKey[][] {
+  const sets = new Map<LoadKey, LoadKey[]>();
+  for (const key of keys) {
+    const baseline = LOAD_SCENARIOS[key].baseline;
+    const lead = baseline !== null && keys.includes(baseline) ? baseline : key;
+    sets.set(lead, [...sets.get(lead) ?? [], key]);
+  }
+  return [...sets.values()];
+}
+
+/** A running entrant, with the request headers of its scenario. */
+interface Ready {
+  readonly server: Server;
+  readonly headers: string[];
+}
+
+/**
+ * Starts each entrant's server (pushed to `started` for the caller to stop)
+ * and reads its scenario's headers; a failure is kept as the entrant's reason.
+ */
+async function startEntrants(
   context: Context,
-  key: LoadKey,
+  entrants: readonly Entrant[],
+  started: Server[],
+  findings: Findings,
+): Promise<{ ready: Map<Entrant, Ready>; failed: Map<Entrant, string> }> {
+  const ready = new Map<Entrant, Ready>();
+  const failed = new Map<Entrant, string>();
+  for (const entrant of entrants) {
+    const { key, name } = entrant;
+    const scenario = LOAD_SCENARIOS[key];
+    const config = scenario.rules === null ? null : rulesPath(context, key);
+    try {
+      const placement = serverPlacement(scenario);
+      const server = await start(context, name, scenario.workers, placement, config);
+      started.push(server);
+      ready.set(entrant, { server, headers: await scenarioHeaders(key, name, server, findings) });
+    } catch (error) {
+      failed.set(entrant, message(error));
+    }
+  }
+  return { ready, failed };
+}
+
+/**
+ * Runs one set of scenarios: starts every server each compares, warms each
+ * up, then the measured rounds, each round starting one entrant later than
+ * the last.
+ */
+async function runSet(
+  context: Context,
+  keys: readonly LoadKey[],
   findings: Findings,
 ): Promise<RunRecord[]> {
-  const scenario = LOAD_SCENARIOS[key];
   const { rounds, warmupS, durationS } = context.options;
-  const servers = context.servers.filter((server) => scenario.servers.includes(server));
+  const entrants = keys.flatMap((key) =>
+    context.servers.filter((server) => LOAD_SCENARIOS[key].servers.includes(server))
+      .map((name): Entrant => ({ key, name }))
+  );
   const started: Server[] = [];
-  const ready = new Map<ServerKey, { server: Server; headers: string[] }>();
-  const failed = new Map<ServerKey, string>();
   const records: RunRecord[] = [];
   try {
-    for (const name of servers) {
-      try {
-        const server = await start(context, name, scenario.workers, serverPlacement(scenario));
-        started.push(server);
-        ready.set(name, { server, headers: await scenarioHeaders(key, name, server, findings) });
-      } catch (error) {
-        failed.set(name, message(error));
-      }
-    }
+    const { ready, failed } = await startEntrants(context, entrants, started, findings);
     if (warmupS > 0) {
-      for (const { server, headers } of ready.values()) {
+      for (const [{ key }, { server, headers }] of ready) {
         await measure(context, key, server, headers, warmupS);
       }
     }
     for (let round = 1; round <= rounds; round++) {
-      const shift = (round - 1) % servers.length;
-      for (const name of [...servers.slice(shift), ...servers.slice(0, shift)]) {
-        const entry = ready.get(name);
+      const shift = (round - 1) % entrants.length;
+      for (const entrant of [...entrants.slice(shift), ...entrants.slice(0, shift)]) {
+        const { key, name } = entrant;
+        const entry = ready.get(entrant);
         const { summary, cpuMs, peakRssKiB, error } = entry === undefined
           ? {
             summary: null,
             cpuMs: null,
             peakRssKiB: null,
-            error: failed.get(name) ?? "not started",
+            error: failed.get(entrant) ?? "not started",
           }
           : await measure(context, key, entry.server, entry.headers, durationS);
         records.push({ scenario: key, server: name, round, summary, cpuMs, peakRssKiB, error });
+        const scenario = LOAD_SCENARIOS[key];
         const rate = summary === null
           ? `failed: ${error}`
           : scenario.metric === "rps"
@@ -477,11 +569,11 @@ async function measureAll(
   const large = options.scenarios.includes("100m") || options.scenarios.includes("hash");
   await writeCorpus(`${tmp}/corpus`, large);
   await Deno.writeTextFile(`${tmp}/done.lua`, DONE_SCRIPT);
+  const loadKeys = options.scenarios.filter(isLoadKey);
+  await writeRules(context, loadKeys);
   const runs: RunRecord[] = [];
   const findings: Findings = { notes: [], encodings: [] };
-  for (const key of options.scenarios.filter(isLoadKey)) {
-    runs.push(...await runScenario(context, key, findings));
-  }
+  for (const keys of loadSets(loadKeys)) runs.push(...await runSet(context, keys, findings));
   const fairness: FairnessRecord[] = [];
   for (const key of options.scenarios.filter(isFairnessKey)) {
     fairness.push(...await runFairnessScenario(context, key));

@@ -1,9 +1,12 @@
 /**
- * The benchmark harness: its option parsing (a table of command lines), and
- * `bench/bench.ts --smoke` end to end as a subprocess, which must exit 0 and
- * write a report with a positive requests-per-second number for ours, from
- * wrk in the 12 B scenario and from the fairness generator in the smoke form
- * of the 1,000-connection fairness scenario. The smoke run needs wrk and
+ * The benchmark harness: its option parsing (a table of command lines), the
+ * site rules it starts portico with (read by portico's own rule reader), the
+ * report's tables, and `bench/bench.ts --smoke` end to end as a subprocess,
+ * which must exit 0 and write a report with a positive requests-per-second
+ * number for ours, from wrk in the 12 B scenario and from the fairness
+ * generator in the smoke form of the 1,000-connection fairness scenario, and
+ * from wrk against portico started with 250 generated site rules (checked
+ * to be in effect before the run). The smoke run needs wrk and
  * Node.js; without them that test is ignored and its name says why.
  * Nothing here depends on how fast the machine is.
  */
@@ -12,7 +15,17 @@ import { assert, assertEquals, assertThrows } from "./_deps.ts";
 import { htmlPage, scriptModule } from "../bench/_corpus.ts";
 import { type BenchOptions, parseOptions, UsageError } from "../bench/_options.ts";
 import { type BenchResults, formatReport } from "../bench/_report.ts";
-import { nginxGzip, placed, which } from "../bench/_servers.ts";
+import { LOAD_SCENARIOS } from "../bench/_scenarios.ts";
+import {
+  nginxGzip,
+  placed,
+  porticoRules,
+  RULE_HIT_FIELD,
+  RULE_PROBE,
+  which,
+} from "../bench/_servers.ts";
+import { compileRules } from "../lib/site/rule_table.ts";
+import { rulesFromJson } from "../lib/site/rules_json.ts";
 
 const BENCH = decodeURIComponent(new URL("../bench/bench.ts", import.meta.url).pathname);
 
@@ -52,6 +65,10 @@ const PARSED: ReadonlyArray<[string[], Partial<BenchOptions>]> = [
   [["--scenarios", "rss,fair10k,1000conn,fair1000"], {
     scenarios: ["1000conn", "fair1000", "fair10k", "rss"],
   }],
+  [["--scenarios", "rules-hit,12b,rules200,rules0"], {
+    scenarios: ["12b", "rules0", "rules200", "rules-hit"],
+    out: null,
+  }],
 ];
 
 Deno.test("parseOptions() reads each command line of the table", () => {
@@ -85,6 +102,32 @@ Deno.test("nginxGzip() turns gzip on, with gzip_static only when nginx is built 
   assert(nginxGzip("--with-http_gzip_static_module").includes("gzip_static on;"));
   assertEquals(nginxGzip("").filter((line) => line.startsWith("gzip_static")), []);
   assertEquals(nginxGzip("--without-http_gzip_module"), []);
+});
+
+Deno.test("porticoRules() writes rules portico reads, none of which touches the scenario's path", () => {
+  for (const key of ["rules200", "rules-hit"] as const) {
+    const { rules, path } = LOAD_SCENARIOS[key];
+    assert(rules !== null, key);
+    const json = JSON.parse(porticoRules(rules)).rules;
+    const read = rulesFromJson(json, "bench: rules");
+    assertEquals(read.routes.length, rules.redirects, key);
+    assertEquals(read.headers.length, rules.headerRules + (rules.hitEveryPath ? 1 : 0), key);
+    assert(read.routes.some((route) => route.force), `${key}: no forced route`);
+    assert(read.routes.some((route) => !route.force), `${key}: no route after a miss`);
+    const table = compileRules(read);
+    assertEquals(table.touches(path), rules.hitEveryPath, key);
+    assertEquals(table.route(path, "", true), null, key);
+    assertEquals(table.route(path, "", false), null, key);
+    const headers = new Headers();
+    table.applyHeaders(path, headers);
+    const expected = rules.hitEveryPath ? RULE_HIT_FIELD.value : null;
+    assertEquals(headers.get(RULE_HIT_FIELD.name), expected, key);
+    const probe = table.route(RULE_PROBE.path, "", false);
+    assertEquals(probe?.kind === "redirect" ? [probe.status, probe.location] : probe, [
+      RULE_PROBE.status,
+      RULE_PROBE.location,
+    ]);
+  }
 });
 
 /** A one-round result of both compressed scenarios and hashing, for the report's layout. */
@@ -258,6 +301,51 @@ Deno.test("formatReport() gives each fairness run's figures, its errors and a bu
   assert(report.includes("`ulimit -n 65536`"), report);
 });
 
+/** One round of each rule scenario, ours only; rules200 at `ratio200` of rules0's rate. */
+function rulesResults(ratio200: number): BenchResults {
+  const run = (scenario: "rules0" | "rules200" | "rules-hit", requests: number) => ({
+    scenario,
+    server: "ours" as const,
+    round: 1,
+    summary: {
+      requests,
+      bytes: requests * 200,
+      durationUs: 1_000_000,
+      p99Us: 1000,
+      errors: { connect: 0, read: 0, write: 0, status: 0, timeout: 0 },
+    },
+    cpuMs: requests / 40,
+    error: null,
+  });
+  return {
+    ...compressedResults(),
+    scenarios: ["12b", "rules0", "rules200", "rules-hit"],
+    runs: [run("rules0", 40_000), run("rules200", 40_000 * ratio200), run("rules-hit", 5_000)],
+    encodings: [],
+    hashing: null,
+  };
+}
+
+Deno.test("formatReport() gives rules ÷ no rules with the 10 % goal met or missed", () => {
+  const met = formatReport(rulesResults(0.95));
+  assert(met.includes("## Site rules"), met);
+  assert(met.includes("requests/s within 10 % of the baseline"), met);
+  assertEquals(tableCell(met, "12 B no rules", "req/s ÷ baseline"), "baseline");
+  assertEquals(tableCell(met, "12 B 250 rules", "req/s"), "38,000");
+  assertEquals(tableCell(met, "12 B 250 rules", "req/s ÷ baseline"), "0.95×");
+  assertEquals(tableCell(met, "12 B 250 rules", "Goal for req/s ÷ baseline"), "met (≥ 0.90×)");
+  assertEquals(tableCell(met, "12 B rule hit", "req/s ÷ baseline"), "0.13×");
+  assertEquals(tableCell(met, "12 B rule hit", "Goal for req/s ÷ baseline"), "none");
+  assertEquals(tableCell(met, "12 B rule hit", "CPU µs/req"), "25.0");
+  assert(met.includes("measured in the same rounds as 12 B no rules"), met);
+  assertEquals(tableCell(met, "ours ÷ nginx", "12 B 250 rules"), null);
+  const missed = formatReport(rulesResults(0.85));
+  assertEquals(
+    tableCell(missed, "12 B 250 rules", "Goal for req/s ÷ baseline"),
+    "missed (≥ 0.90×)",
+  );
+});
+
 Deno.test("placed() pins with taskset, raises the descriptor limit with bash, and keeps the pid", () => {
   const none = { cpus: null, openFiles: null };
   assertEquals(placed("wrk", ["-t1"], none, "/usr/bin/taskset"), { command: "wrk", args: ["-t1"] });
@@ -313,7 +401,8 @@ function tableCell(markdown: string, row: string, column: string): string | null
 }
 
 Deno.test({
-  name: "bench.ts --smoke exits 0 and reports a positive req/s for ours from wrk and fairness" +
+  name: "bench.ts --smoke exits 0 and reports a positive req/s for ours from wrk, fairness " +
+    "and site rules" +
     (SKIP_REASON === null ? "" : ` (ignored: ${SKIP_REASON})`),
   ignore: SKIP_REASON !== null,
   async fn() {
@@ -326,7 +415,7 @@ Deno.test({
           BENCH,
           "--smoke",
           "--scenarios",
-          "12b,fair1000",
+          "12b,fair1000,rules200",
           "--out",
           `${dir}/smoke.md`,
         ],
@@ -341,6 +430,9 @@ Deno.test({
       const cell = tableCell(report, "ours", "12 B (req/s)");
       assert(cell !== null, `no "ours" row with a "12 B (req/s)" cell in:\n${report}`);
       assert(Number(cell.replaceAll(",", "")) > 0, `ours' 12 B cell is "${cell}"\n${report}`);
+      // A rules run is recorded as failed unless the probe was redirected as the rules say.
+      const rules = tableCell(report, "ours", "12 B 250 rules (req/s)");
+      assert(Number(rules?.replaceAll(",", "")) > 0, `ours' rules cell is "${rules}"\n${report}`);
       const raw = JSON.parse(await Deno.readTextFile(`${dir}/smoke.json`));
       assertEquals(raw.servers, ["ours", "deno"]);
       const fair = tableCell(report, "ours", "req/s");
