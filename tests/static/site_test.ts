@@ -686,6 +686,7 @@ Deno.test("staticSite() returns a lookup, a handler and the cache they share", a
   const site = staticSite(ROOT);
   assertEquals(Object.keys(site).sort(), [
     "cache",
+    "close",
     "find",
     "handler",
     "lookup",
