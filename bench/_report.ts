@@ -1,7 +1,8 @@
 /**
  * A run's results and their Markdown report: medians, the server × scenario
  * table, the ratios of each portico against each peer, the fairness table,
- * portico with site rules against itself without, the scenarios and the notes. Pure; `deno fmt` pads the tables afterwards.
+ * portico with site rules against itself without, HTTPS against nginx with
+ * its goal, the scenarios and the notes. Pure; `deno fmt` pads the tables afterwards.
  *
  * @module
  */
@@ -12,6 +13,7 @@ import {
   type FairnessKey,
   HASH_SAMPLES,
   HELD_CONNECTIONS,
+  HTTPS_GOAL,
   isFairnessKey,
   isLoadKey,
   LOAD_SCENARIOS,
@@ -555,7 +557,8 @@ function legend(results: BenchResults): string[] {
         ? []
         : [`wrk and servers started with \`ulimit -n ${s.openFiles}\` (or the hard limit)`]),
     ].map((text) => `, ${text}`).join("");
-    return `- ${s.label}: \`wrk -t${s.threads} -c${s.connections}\` GET ${s.path}${header}` +
+    const https = s.tls ? " over HTTPS" : "";
+    return `- ${s.label}: \`wrk -t${s.threads} -c${s.connections}\` GET ${s.path}${https}${header}` +
       `${accept}${who}${setting}${rulesLegend(results, key)}; ` +
       (s.metric === "rps" ? "requests/s" : "GB/s (10⁹ bytes read per second)") +
       (s.p99 ? ", p99 latency and errors per round" : "") +
@@ -788,6 +791,61 @@ function rulesTable(results: BenchResults): string[] {
   ];
 }
 
+/** The HTTPS table's columns. */
+const HTTPS_HEADER = ["Scenario", "Server", "Figure", "nginx", "÷ nginx", "Goal"] as const;
+
+/** One row of the HTTPS table: a portico server in a scenario, against nginx. */
+function httpsRow(results: BenchResults, key: LoadKey, server: ServerKey): string[] {
+  const { label, metric } = LOAD_SCENARIOS[key];
+  const figure = (of: ServerKey) => {
+    const m = medians(results.runs, key, of);
+    const value = m?.value ?? null;
+    const text = value !== null
+      ? (metric === "rps" ? groupThousands(value) : significant(value))
+      : m === null
+      ? "—"
+      : "failed";
+    return { value, text };
+  };
+  const own = figure(server);
+  const peer = figure("nginx");
+  const share = own.value === null || peer.value === null || peer.value === 0
+    ? null
+    : own.value / peer.value;
+  return [
+    `${label} (${metric === "rps" ? "req/s" : "GB/s"})`,
+    serverLabel(server, results.base),
+    own.text,
+    peer.text,
+    ratio(own.value, peer.value),
+    goalVerdict(share, HTTPS_GOAL),
+  ];
+}
+
+/**
+ * The HTTPS table: each portico server against nginx in each HTTPS
+ * scenario, with the goal. Empty when no HTTPS scenario was selected.
+ */
+function httpsTable(results: BenchResults): string[] {
+  const keys = results.scenarios.filter(isLoadKey).filter((key) => LOAD_SCENARIOS[key].tls);
+  const servers = results.servers.filter((server) => PORTICO.includes(server));
+  if (keys.length === 0 || servers.length === 0) return [];
+  const rows = keys.flatMap((key) => servers.map((server) => httpsRow(results, key, server)));
+  return [
+    "## HTTPS",
+    "",
+    "Portico and nginx serving the same files over TLS with the same certificate: an ECDSA " +
+    "P-256 leaf for 127.0.0.1 signed by a CA, both made with openssl for the run. Portico " +
+    "with `--cert` and `--key` (TLS 1.2 and 1.3, Deno's rustls); nginx with `listen ... ssl` " +
+    "and `ssl_protocols TLSv1.2 TLSv1.3`, otherwise its defaults. wrk (OpenSSL) does not " +
+    "verify the certificate. " +
+    `**Goal: at least nginx's figure in each (≥ ${HTTPS_GOAL.toFixed(2)}×).**`,
+    "",
+    table(HTTPS_HEADER, rows),
+    "",
+  ];
+}
+
 /** The hashing table: median ms and MB/s of each timing. Empty when not selected. */
 function hashingTable(results: BenchResults): string[] {
   const hashing = results.hashing;
@@ -856,6 +914,7 @@ export function formatReport(results: BenchResults): string {
       "",
     ]),
     ...rulesTable(results),
+    ...httpsTable(results),
     ...fairnessTable(results),
     ...cpuTable(results),
     ...compressionTable(results),

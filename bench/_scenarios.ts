@@ -1,6 +1,6 @@
 /**
  * What the benchmark compares: the servers, the wrk load scenarios (among
- * them portico with and without site rules), the fairness scenarios
+ * them portico with and without site rules, and HTTPS against nginx), the fairness scenarios
  * (`bench/fairness.mjs`), and the measurements that are not load runs
  * (resident memory, start-up time and content hashing).
  *
@@ -92,6 +92,8 @@ export interface LoadScenario {
   readonly peakRss: boolean;
   /** The site rules portico is started with, or null for no configuration file. */
   readonly rules: RuleLoad | null;
+  /** Whether the servers serve HTTPS, with the run's certificate, and wrk asks for https URLs. */
+  readonly tls: boolean;
   /**
    * The scenario this one is compared with: both are measured in the same
    * rounds, their servers alternated as one set, and the report gives the
@@ -119,6 +121,7 @@ function load(
     openFiles: null,
     peakRss: false,
     rules: null,
+    tls: false,
     baseline: null,
     goal: null,
   } as const;
@@ -142,6 +145,10 @@ export const LOAD_KEYS = [
   "rules0",
   "rules200",
   "rules-hit",
+  "tls-12b",
+  "tls-4k",
+  "tls-100m",
+  "tls-close",
 ] as const;
 
 /** One of the wrk scenarios. */
@@ -172,6 +179,12 @@ const EVERY_SERVER: readonly ServerKey[] = SERVER_KEYS;
  * to those without rules: within 10 %.
  */
 export const RULES_GOAL = 0.9;
+
+/** The servers of the HTTPS scenarios: portico against nginx with the same certificate. */
+const HTTPS_SERVERS: readonly ServerKey[] = ["ours", "base", "nginx"];
+
+/** The least ratio of portico's figure to nginx's in each HTTPS scenario: at least nginx's. */
+export const HTTPS_GOAL = 1;
 
 /** The wrk scenarios. */
 export const LOAD_SCENARIOS: Readonly<Record<LoadKey, LoadScenario>> = {
@@ -221,6 +234,20 @@ export const LOAD_SCENARIOS: Readonly<Record<LoadKey, LoadScenario>> = {
     servers: ["ours"],
     rules: { redirects: 200, headerRules: 50, hitEveryPath: true },
     baseline: "rules0",
+  }),
+  // Over TLS: keep-alive rates and throughput are the record layer's cost, and a new
+  // connection per request (`Connection: close`) is a full handshake each time.
+  "tls-12b": load("HTTPS 12 B", "/12b", "rps", { tls: true, servers: HTTPS_SERVERS }),
+  "tls-4k": load("HTTPS 4 KiB", "/4k.html", "rps", { tls: true, servers: HTTPS_SERVERS }),
+  "tls-100m": load("HTTPS 100 MiB", "/100m.bin", "gbps", {
+    connections: 4,
+    tls: true,
+    servers: HTTPS_SERVERS,
+  }),
+  "tls-close": load("HTTPS Connection: close", "/12b", "rps", {
+    header: "close",
+    tls: true,
+    servers: HTTPS_SERVERS,
   }),
 };
 

@@ -1,7 +1,8 @@
 /**
  * The servers and their processes: finding the tools, each server's command
  * line (nginx with a generated configuration, portico with generated site
- * rules when a scenario asks for them), a start that waits until the
+ * rules when a scenario asks for them, both over HTTPS with the run's
+ * certificate when it asks for that), a start that waits until the
  * server answers, a stop that leaves nothing behind, the `/proc` readings,
  * and the git worktree that "base" runs from.
  *
@@ -26,6 +27,8 @@ export interface Tools {
   readonly python: string | null;
   /** taskset (util-linux), to pin servers and wrk to CPUs. */
   readonly taskset: string | null;
+  /** openssl, to make the HTTPS scenarios' certificate. */
+  readonly openssl: string | null;
   /** caddy. */
   readonly caddy: string | null;
   /** node, which runs serve and http-server. */
@@ -69,6 +72,7 @@ export function findTools(): Tools {
     nginx: which("nginx"),
     python: which("python3"),
     taskset: which("taskset"),
+    openssl: which("openssl"),
     caddy: which("caddy"),
     node: which("node"),
     bun: null,
@@ -100,6 +104,16 @@ export async function capture(
   }
 }
 
+/** The files of an HTTPS server's certificate. */
+export interface TlsFiles {
+  /** The CA certificate that signed the leaf (PEM), for clients to verify it. */
+  readonly ca: string;
+  /** The leaf certificate (PEM), for 127.0.0.1. */
+  readonly cert: string;
+  /** The leaf's private key (PEM). */
+  readonly key: string;
+}
+
 /** Where a server start reads and writes. */
 export interface Plan {
   /** Which server. */
@@ -116,6 +130,8 @@ export interface Plan {
   readonly checkout: string;
   /** portico's `--config` file, or null for none; other servers have no use for it. */
   readonly config: string | null;
+  /** The certificate to serve HTTPS with (portico and nginx), or null for plain HTTP. */
+  readonly tls: TlsFiles | null;
 }
 
 /** A command line, and the directory it runs in. */
@@ -133,8 +149,8 @@ export interface Launch {
 /**
  * portico's command line: `main.ts` of a checkout, with the permissions of
  * `deno task serve`, run in that checkout (so its own deno.json applies),
- * with `--config` when the plan names a file. Ours and base are started by
- * this one function.
+ * with `--config` when the plan names a file and `--cert`/`--key` when it
+ * has a certificate. Ours and base are started by this one function.
  *
  * @param deno The Deno executable.
  * @param plan Where it runs.
@@ -143,7 +159,7 @@ export interface Launch {
  * @example
  * ```ts
  * porticoLaunch("deno", { key: "base", port: 8000, workers: 2, corpus: "/c", prefix: "/p",
- *   checkout: "/tmp/base", config: null }).args.slice(-2); // ["--workers", "2"]
+ *   checkout: "/tmp/base", config: null, tls: null }).args.slice(-2); // ["--workers", "2"]
  * ```
  */
 export function porticoLaunch(deno: string, plan: Plan): Launch {
@@ -159,6 +175,7 @@ export function porticoLaunch(deno: string, plan: Plan): Launch {
     ...["--root", plan.corpus, "--host", HOST, "--port", String(plan.port), "--quiet"],
     ...(plan.workers > 1 ? ["--workers", String(plan.workers)] : []),
     ...(plan.config === null ? [] : ["--config", plan.config]),
+    ...(plan.tls === null ? [] : ["--cert", plan.tls.cert, "--key", plan.tls.key]),
   ];
   return { command: deno, args, cwd: plan.checkout };
 }
@@ -290,10 +307,32 @@ export function nginxGzip(build: string): string[] {
 }
 
 /**
+ * nginx's HTTPS directives for a certificate: TLS 1.2 and 1.3 only, as
+ * portico offers; everything else (ciphers, session reuse) nginx's defaults.
+ *
+ * @param tls The certificate's files.
+ * @returns The directives, one per line.
+ *
+ * @example
+ * ```ts
+ * nginxTls({ ca: "/t/ca.pem", cert: "/t/cert.pem", key: "/t/key.pem" })[2];
+ * // "ssl_protocols TLSv1.2 TLSv1.3;"
+ * ```
+ */
+export function nginxTls(tls: TlsFiles): string[] {
+  return [
+    `ssl_certificate "${tls.cert}";`,
+    `ssl_certificate_key "${tls.key}";`,
+    "ssl_protocols TLSv1.2 TLSv1.3;",
+  ];
+}
+
+/**
  * nginx's configuration: a foreground master, a fixed number of workers,
  * every path (pid, logs, temp files) inside the prefix so it runs as any
  * user, no access log, `sendfile`, gzip ({@linkcode nginxGzip}), and the
- * corpus on the loopback port.
+ * corpus on the loopback port, over HTTPS ({@linkcode nginxTls}) when the
+ * plan has a certificate.
  *
  * @param plan Port, workers, document root and prefix.
  * @param build `nginx -V` output: modules built without are left out (their directives are unknown).
@@ -302,13 +341,14 @@ export function nginxGzip(build: string): string[] {
  * @example
  * ```ts
  * nginxConfig({ key: "nginx", port: 8000, workers: 2, corpus: "/c", prefix: "/p", checkout: "",
- *   config: null }, "")
+ *   config: null, tls: null }, "")
  *   .includes("worker_processes 2;"); // true
  * ```
  */
 export function nginxConfig(plan: Plan, build: string): string {
   const temps = TEMP_PATH_MODULES.filter((m) => !build.includes(`--without-http_${m}_module`))
     .map((m) => `${m}_temp_path "${plan.prefix}/${m}";`);
+  const ssl = plan.tls === null ? [] : nginxTls(plan.tls);
   return `# Written by portico's bench/bench.ts for one benchmark run.
 daemon off;
 worker_processes ${plan.workers};
@@ -327,8 +367,9 @@ http {
   client_body_temp_path "${plan.prefix}/client_body";
   ${temps.join("\n  ")}
   server {
-    listen ${HOST}:${plan.port};
+    listen ${HOST}:${plan.port}${plan.tls === null ? "" : " ssl"};
     root "${plan.corpus}";
+    ${ssl.join("\n    ")}
   }
 }
 `;
@@ -442,6 +483,18 @@ export function placed(
 /** The file every corpus has, fetched to tell that a server is ready. */
 export const READY_PATH = "/12b";
 
+/**
+ * How a start tells that the server is ready: polls `port` until `path` is
+ * answered 200, gives up after `limitMs` or as soon as `stopped` gives a reason.
+ * {@linkcode waitUntilServing} for plain HTTP.
+ */
+export type Readiness = (
+  port: number,
+  path: string,
+  limitMs: number,
+  stopped: () => string | null,
+) => Promise<void>;
+
 /** A server that answered its first request. */
 export interface Server {
   /** Its port on 127.0.0.1. */
@@ -469,6 +522,7 @@ async function keepTail(stream: ReadableStream<Uint8Array>, tail: { text: string
  * @param launch Its command line.
  * @param port The port it listens on.
  * @param signal Aborting it sends the server SIGTERM (Ctrl-C of the whole run).
+ * @param ready How to tell it answers: plain HTTP unless given another probe (HTTPS).
  * @returns The running server.
  * @throws {Error} With a one-line reason and its last output when it does not answer.
  */
@@ -476,6 +530,7 @@ export async function startServer(
   launch: Launch,
   port: number,
   signal?: AbortSignal,
+  ready: Readiness = waitUntilServing,
 ): Promise<Server> {
   const spawned = performance.now();
   const child = new Deno.Command(launch.command, {
@@ -493,7 +548,7 @@ export async function startServer(
   let exit: string | null = null;
   child.status.then((status) => exit = `exited with ${status.signal ?? `code ${status.code}`}`);
   try {
-    await waitUntilServing(port, READY_PATH, 10_000, () => exit);
+    await ready(port, READY_PATH, 10_000, () => exit);
     return { port, pid: child.pid, startMs: performance.now() - spawned, child };
   } catch (error) {
     await stopServer({ port, pid: child.pid, startMs: 0, child });

@@ -6,7 +6,9 @@
  * runs against every selected server, servers alternated between rounds,
  * after an unrecorded warm-up; the median is reported. The rule scenarios
  * run portico alone, with and without generated site rules (`--config`),
- * alternated as one set so their ratio compares like with like. Compressed
+ * alternated as one set so their ratio compares like with like. The HTTPS
+ * scenarios run portico and nginx with the same certificate, made with
+ * openssl for the run, against the goal of at least nginx's figures. Compressed
  * scenarios (`Accept-Encoding` sent) also report bytes and server CPU time
  * per response. The fairness scenarios count the requests each of 1,000 or
  * 10,000 keep-alive connections completes, with `bench/fairness.mjs` on
@@ -62,6 +64,7 @@ import {
   type ServerKey,
   STARTUP_SAMPLES,
 } from "./_scenarios.ts";
+import { makeCertificate, tlsReadiness } from "./_tls.ts";
 import {
   addWorktree,
   capture,
@@ -79,6 +82,7 @@ import {
   type Server,
   startServer,
   stopServer,
+  type TlsFiles,
   type Tools,
   treeCpuMs,
   treeRssKiB,
@@ -99,6 +103,36 @@ interface Context {
   readonly signal: AbortSignal;
   /** Clock ticks per second of `/proc/PID/stat`, for servers' CPU time. */
   readonly ticks: number;
+  /** The HTTPS scenarios' certificate, why there is none, or null when none is selected. */
+  readonly certificate: Certificate;
+}
+
+/** The run's certificate, or why it could not be made; null when no HTTPS scenario is selected. */
+type Certificate = TlsFiles | { readonly error: string } | null;
+
+/** Makes the certificate when an HTTPS scenario is selected; a failure is kept as the reason. */
+async function prepareCertificate(
+  tools: Pick<Tools, "openssl">,
+  tmp: string,
+  options: Pick<BenchOptions, "scenarios">,
+): Promise<Certificate> {
+  if (!options.scenarios.filter(isLoadKey).some((key) => LOAD_SCENARIOS[key].tls)) return null;
+  if (tools.openssl === null) return { error: "openssl not found: it makes the certificate" };
+  try {
+    const dir = `${tmp}/tls`;
+    await Deno.mkdir(dir);
+    return await makeCertificate(tools.openssl, dir);
+  } catch (error) {
+    return { error: message(error) };
+  }
+}
+
+/** The certificate's files. */
+function certificateFiles(context: Pick<Context, "certificate">): TlsFiles {
+  const certificate = context.certificate;
+  if (certificate === null) throw new Error("no certificate was made for this run");
+  if ("error" in certificate) throw new Error(`no certificate: ${certificate.error}`);
+  return certificate;
 }
 
 /** What the runs of the scenarios found out besides their numbers. */
@@ -129,14 +163,19 @@ function serverPlacement(scenario?: LoadScenario): Placement {
   };
 }
 
-/** Starts a server on a free port with its own prefix directory, portico with `config` if given. */
+/**
+ * Starts a server on a free port with its own prefix directory, portico with
+ * `config` if given; over HTTPS with the run's certificate when `tls` is true.
+ */
 async function start(
   context: Context,
   key: ServerKey,
   workers: number,
   placement: Placement = serverPlacement(),
   config: string | null = null,
+  tls = false,
 ): Promise<Server> {
+  const files = tls ? certificateFiles(context) : null;
   const port = freePort();
   const prefix = await Deno.makeTempDir({ dir: context.tmp, prefix: `${key}-` });
   await Deno.chmod(prefix, 0o755); // nginx's workers drop root privileges
@@ -148,10 +187,12 @@ async function start(
     prefix,
     checkout: context.checkouts[key] ?? REPO,
     config,
+    tls: files,
   };
   const launch = await launchFor(context.tools, plan);
   const line = placed(launch.command, launch.args, placement, context.tools.taskset);
-  return await startServer({ ...launch, ...line }, port, context.signal);
+  const ready = files === null ? undefined : tlsReadiness(await Deno.readTextFile(files.ca));
+  return await startServer({ ...launch, ...line }, port, context.signal, ready);
 }
 
 // ---------------------------------------------------------------------------
@@ -261,7 +302,7 @@ async function measure(
     const summary = await runWrk(
       context.tools.wrk,
       {
-        url: `http://127.0.0.1:${server.port}${scenario.path}`,
+        url: `${scenario.tls ? "https" : "http"}://${HOST}:${server.port}${scenario.path}`,
         threads: scenario.threads,
         connections: scenario.connections,
         seconds,
@@ -333,7 +374,8 @@ async function startEntrants(
     const config = scenario.rules === null ? null : rulesPath(context, key);
     try {
       const placement = serverPlacement(scenario);
-      const server = await start(context, name, scenario.workers, placement, config);
+      const { workers, tls } = scenario;
+      const server = await start(context, name, workers, placement, config, tls);
       started.push(server);
       ready.set(entrant, { server, headers: await scenarioHeaders(key, name, server, findings) });
     } catch (error) {
@@ -550,6 +592,7 @@ async function describeMachine(tools: Tools): Promise<MachineInfo> {
       `Deno ${Deno.version.deno}`,
       `nginx ${await version(tools.nginx, ["-v"], /nginx\/(\S+)/)}`,
       `wrk ${await version(tools.wrk, ["-v"], /^wrk (\S+)/m)}`,
+      `OpenSSL ${await version(tools.openssl, ["version"], /^OpenSSL (\S+)/)}`,
       `Python ${await version(tools.python, ["--version"], /Python (\S+)/)}`,
       `caddy ${await version(tools.caddy, ["version"], /^v?(\S+)/)}`,
       `Bun ${await version(tools.bun, ["--version"], /^(\S+)/)}`,
@@ -566,10 +609,11 @@ async function measureAll(
   header: Pick<BenchResults, "command" | "base" | "skipped" | "pinning">,
 ): Promise<BenchResults> {
   const { options, servers, tmp } = context;
-  const large = options.scenarios.includes("100m") || options.scenarios.includes("hash");
+  const loadKeys = options.scenarios.filter(isLoadKey);
+  const large = loadKeys.some((key) => LOAD_SCENARIOS[key].path === "/100m.bin") ||
+    options.scenarios.includes("hash");
   await writeCorpus(`${tmp}/corpus`, large);
   await Deno.writeTextFile(`${tmp}/done.lua`, DONE_SCRIPT);
-  const loadKeys = options.scenarios.filter(isLoadKey);
   await writeRules(context, loadKeys);
   const runs: RunRecord[] = [];
   const findings: Findings = { notes: [], encodings: [] };
@@ -733,6 +777,7 @@ export async function main(args: readonly string[]): Promise<number> {
       checkouts,
       signal: abort.signal,
       ticks: await clockTicksPerSecond(),
+      certificate: await prepareCertificate(tools, tmp, options),
     };
     const command = ["deno", "run", "-A", "bench/bench.ts", ...args].join(" ");
     const pinning = tools.taskset === null

@@ -52,6 +52,8 @@ export interface CliOptions extends Readonly<GroupValues<"serve">> {
   readonly content: Readonly<Content>;
   /** How the site answers paths: fallback, clean URLs, slashes, listings. */
   readonly site: Readonly<GroupValues<"site">>;
+  /** Certificates, ACME, the redirect from HTTP and HSTS. */
+  readonly https: Readonly<GroupValues<"https">>;
 }
 
 /**
@@ -142,6 +144,7 @@ export function parseCli(
   const values: Record<OptionGroup, Record<string, unknown>> = {
     serve: {},
     site: {},
+    https: {},
     limits: {},
     tuning: {},
     content: {},
@@ -154,6 +157,7 @@ export function parseCli(
     ...values.serve,
     rootGiven: flags.root !== undefined || file?.flags.root !== undefined,
     site: Object.freeze(values.site),
+    https: Object.freeze(values.https),
     limits: Object.freeze(values.limits),
     tuning: Object.freeze(values.tuning),
     content: Object.freeze(values.content),

@@ -101,3 +101,30 @@ export const SEPARATOR: string = stdPath.SEPARATOR;
 export const fromFileUrl: (url: string | URL) => string = stdPath.fromFileUrl;
 /** Converts an absolute path to a `file:` URL (`@std/path` `toFileUrl`). */
 export const toFileUrl: (path: string) => URL = stdPath.toFileUrl;
+
+/**
+ * `@peculiar/x509`: X.509 certificates, certificate requests and their
+ * extensions, for the ACME client. Loaded on first use rather than with this
+ * module, so that processes which never obtain a certificate (the serving
+ * workers) neither pay for it nor get `reflect-metadata`'s global `Reflect`
+ * additions, which the library needs loaded first.
+ */
+export type X509 = typeof import("npm:@peculiar/x509@2.2.0");
+
+/**
+ * Loads `@peculiar/x509` (and, first, the `reflect-metadata` it requires).
+ *
+ * @returns The library's module.
+ *
+ * @example
+ * ```ts
+ * const x509 = await loadX509();
+ * const certificate = new x509.X509Certificate(pem);
+ * ```
+ */
+export async function loadX509(): Promise<X509> {
+  // deno-lint-ignore no-import-prefix
+  await import("npm:reflect-metadata@0.2.2");
+  // deno-lint-ignore no-import-prefix
+  return await import("npm:@peculiar/x509@2.2.0");
+}

@@ -13,7 +13,7 @@ import type { ErrorHandler, Handler, ServeInfo } from "./handler.ts";
 import { errorResponse } from "./http/error_page.ts";
 import type { RequestHead } from "./http/parse.ts";
 import { rawPath, toRequest } from "./http/request.ts";
-import type { Logger } from "./log.ts";
+import { clientAddress, type Logger } from "./log.ts";
 
 /** What every exchange on one connection shares. */
 export interface ExchangeContext {
@@ -25,6 +25,12 @@ export interface ExchangeContext {
   readonly logger: Logger;
   /** The client's address. */
   readonly remoteAddr: Deno.NetAddr;
+  /**
+   * Whether a request from this peer may name itself: its `X-Request-Id`
+   * is then kept as its id (a load balancer that assigns ids). By default
+   * no peer may, and every request gets an id of this server's.
+   */
+  readonly trustRequestId?: (peer: Deno.NetAddr) => boolean;
 }
 
 /** How much of a response reached the client, for the access log. */
@@ -53,6 +59,8 @@ export class Exchange {
   readonly head: RequestHead;
   /** When the head was complete, by `performance.now()`. */
   readonly started: number;
+  /** The request's id, logged and (when the logger asks) sent as `X-Request-Id`. */
+  readonly requestId: string;
   readonly #context: ExchangeContext;
   readonly #aborter = new AbortController();
   readonly #info: ExchangeInfo;
@@ -67,6 +75,7 @@ export class Exchange {
     this.started = started;
     this.#context = context;
     this.#info = new ExchangeInfo(context.remoteAddr, rawPath(head));
+    this.requestId = requestIdOf(head, context);
   }
 
   /** Whether the response has been sent or has failed. */
@@ -83,12 +92,24 @@ export class Exchange {
    * @param bodyFailed Whether the request body has failed; what the handler
    * throws then is a consequence of it, answered with 500 but not logged
    * (the protocol answers the body's own error instead).
-   * @returns The response to send.
+   * @returns The response to send, carrying `X-Request-Id` when the logger asks for it.
    */
   async respond(
     url: URL,
     body: ReadableStream<Uint8Array> | null,
     bodyFailed: () => boolean = () => false,
+  ): Promise<Response> {
+    const response = await this.#answer(url, body, bodyFailed);
+    return this.#context.logger.requestIdHeader
+      ? withRequestId(response, this.requestId)
+      : response;
+  }
+
+  /** The handler's response, or the answer to what it threw. */
+  async #answer(
+    url: URL,
+    body: ReadableStream<Uint8Array> | null,
+    bodyFailed: () => boolean,
   ): Promise<Response> {
     const head = this.head;
     // OPTIONS * asks about the server as a whole (RFC 9110 §9.3.7).
@@ -131,7 +152,7 @@ export class Exchange {
    * @param incomplete Whether the response was cut short.
    */
   log(delivery: Delivery, incomplete = false): void {
-    logAccess(this.#context, this.head, delivery, this.started, incomplete);
+    logAccess(this.#context, this.head, delivery, this.started, incomplete, this.requestId);
   }
 }
 
@@ -144,23 +165,145 @@ export class Exchange {
  * @param delivery The status and body bytes sent.
  * @param started When the request began.
  * @param incomplete Whether the response was cut short.
+ * @param requestId The request's id; by default a new one (or the trusted
+ * peer's), for a request that never became an {@linkcode Exchange}.
  */
 export function logAccess(
-  context: Pick<ExchangeContext, "logger" | "remoteAddr">,
+  context: Pick<ExchangeContext, "logger" | "remoteAddr" | "trustRequestId">,
   head: RequestHead | null,
   delivery: Delivery,
   started: number,
   incomplete = false,
+  requestId: string = requestIdOf(head, context),
 ): void {
   context.logger.access({
-    remote: context.remoteAddr.hostname ?? "-",
+    remote: clientAddress(context.remoteAddr.hostname ?? "-"),
     method: head?.method ?? "-",
     target: head?.target ?? "-",
+    protocol: head === null ? "-" : PROTOCOLS[head.minor],
     status: delivery.status,
     bytes: delivery.bodyBytes,
     milliseconds: performance.now() - started,
+    // Read from the head's text: only these two values are decoded.
+    userAgent: head?.get("user-agent") ?? null,
+    referrer: head?.get("referer") ?? null,
+    requestId,
     incomplete,
   });
+}
+
+/** The protocol of each minor version, as the log writes it. */
+const PROTOCOLS = { 0: "HTTP/1.0", 1: "HTTP/1.1" } as const;
+
+/** The response header that carries a request's id. */
+export const REQUEST_ID_HEADER = "x-request-id";
+
+/** The longest `X-Request-Id` a trusted peer may give; a longer one is replaced. */
+const MAX_REQUEST_ID_LENGTH = 200;
+
+/** Visible ASCII only: an id is copied into logs and response headers. */
+const REQUEST_ID_SYNTAX = /^[\x21-\x7e]+$/;
+
+/**
+ * Names requests: a random prefix, drawn once per process or worker (so
+ * that the workers of one server, and the replicas behind one balancer,
+ * do not repeat each other's ids), then a counter, both in base 36.
+ *
+ * @example
+ * ```ts
+ * const ids = new RequestIds();
+ * ids.next(); // "kq3v9z0d2m-1"
+ * ids.next(); // "kq3v9z0d2m-2"
+ * ```
+ */
+export class RequestIds {
+  readonly #prefix: string;
+  #count = 0;
+
+  /** @param random Fills bytes with random values; `crypto.getRandomValues` by default. */
+  constructor(random: (bytes: Uint8Array) => void = (bytes) => crypto.getRandomValues(bytes)) {
+    // 48 random bits: a collision between two processes is a one in 2^48 chance.
+    const bytes = new Uint8Array(6);
+    random(bytes);
+    let value = 0;
+    for (const byte of bytes) value = value * 256 + byte;
+    this.#prefix = value.toString(36).padStart(10, "0");
+  }
+
+  /**
+   * The next id.
+   *
+   * @returns A new id.
+   */
+  next(): string {
+    return `${this.#prefix}-${(++this.#count).toString(36)}`;
+  }
+}
+
+/** This process's (or worker's) ids. */
+const REQUEST_IDS = new RequestIds();
+
+/**
+ * The id of a request: the one it carries in `X-Request-Id` when its peer
+ * is trusted to name requests and the id is short visible ASCII, else a
+ * new one.
+ *
+ * @param head The request head, or null when it could not be parsed.
+ * @param context The client and whether it is trusted.
+ * @param ids Where new ids come from.
+ * @returns The id.
+ *
+ * @example
+ * ```ts
+ * requestIdOf(head, { remoteAddr }); // "kq3v9z0d2m-7"
+ * ```
+ */
+export function requestIdOf(
+  head: RequestHead | null,
+  context: Pick<ExchangeContext, "remoteAddr" | "trustRequestId">,
+  ids: RequestIds = REQUEST_IDS,
+): string {
+  if (head !== null && context.trustRequestId?.(context.remoteAddr)) {
+    const given = head.get(REQUEST_ID_HEADER);
+    if (
+      given !== null && given.length <= MAX_REQUEST_ID_LENGTH && REQUEST_ID_SYNTAX.test(given)
+    ) {
+      return given;
+    }
+  }
+  return ids.next();
+}
+
+/**
+ * The response with its request's id as `X-Request-Id` (replacing one the
+ * handler set, so that the header and the log agree). A response whose
+ * headers cannot change (`Response.redirect()`, a `fetch()` result) is
+ * copied first.
+ *
+ * @param response The response.
+ * @param requestId The id.
+ * @returns The response to send.
+ *
+ * @example
+ * ```ts
+ * withRequestId(new Response("hi"), "abc").headers.get("x-request-id"); // "abc"
+ * ```
+ */
+export function withRequestId(response: Response, requestId: string): Response {
+  try {
+    response.headers.set(REQUEST_ID_HEADER, requestId);
+    return response;
+  } catch {
+    // Immutable headers: copied below.
+  }
+  // A response that no init can copy (`Response.error()`) is left as it is.
+  try {
+    const copy = new Response(response.body, response);
+    copy.headers.set(REQUEST_ID_HEADER, requestId);
+    return copy;
+  } catch {
+    return response;
+  }
 }
 
 /**

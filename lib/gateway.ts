@@ -17,7 +17,9 @@ import { withLiveScript } from "./dev/page.ts";
 import { type LiveOptions, liveReload } from "./dev/site.ts";
 import { silentLogger } from "./log.ts";
 import { preparedShortcut } from "./prepared.ts";
-import { NO_FILES, ruledSite, type SiteFiles, type SiteParts } from "./site/site.ts";
+import type { CacheSample } from "./server_metrics.ts";
+import { mutable, NO_FILES, ruledSite, type SiteFiles, type SiteParts } from "./site/site.ts";
+import type { FileCache } from "./static/cache.ts";
 import { NO_RULES, type SiteRules } from "./site/types.ts";
 import { RULE_FILES } from "./static/options.ts";
 import {
@@ -84,6 +86,8 @@ export interface Site {
   readonly shortcut: Shortcut | null;
   /** Ends what outlives requests (development mode's watcher and event streams). */
   readonly close: () => void;
+  /** The file cache's counts, for metrics; absent or null without a cache. */
+  readonly cacheSample?: () => CacheSample | null;
 }
 
 /** A site with nothing to close. */
@@ -118,6 +122,33 @@ export function site(
   dev: LiveOptions | null = null,
   ruled: SiteRuling = { rules: NO_RULES },
 ): Site {
+  const built = siteWithoutFields(app, root, options, content, dev, ruled);
+  return withFields(built, ruled.fields ?? []);
+}
+
+/**
+ * A site whose every response carries `fields`: set on what the handler
+ * answers; the fast path's prepared responses were built with them.
+ */
+function withFields(built: Site, fields: readonly (readonly [string, string])[]): Site {
+  if (fields.length === 0) return built;
+  const handler: Handler = async (request, info) => {
+    const response = mutable(await built.handler(request, info));
+    for (const [name, value] of fields) response.headers.set(name, value);
+    return response;
+  };
+  return { ...built, handler };
+}
+
+/** The parts of {@linkcode site} before the fields every response carries. */
+function siteWithoutFields(
+  app: Handler | null,
+  root: string | null,
+  options: StaticOptions,
+  content: Readonly<Content>,
+  dev: LiveOptions | null,
+  ruled: SiteRuling,
+): Site {
   const compressed = app === null ? null : compressing(app, content);
   if (root === null) {
     if (compressed === null) throw new TypeError("serve() needs a handler, a root, or both");
@@ -134,13 +165,16 @@ export function site(
   }
   const staticOptions = { ...contentOptions(content), ...layoutOptions(rules), ...options };
   const files = staticSite(root, staticOptions);
-  const shortcut = files.cache === null ? null : preparedShortcut(files.cache, files.negotiate);
+  const shortcut = files.cache === null
+    ? null
+    : preparedShortcut(files.cache, files.negotiate, ruled.fields);
+  const cacheSample = () => sampleOf(files.cache);
   if (!needsRules(rules)) {
     const handler = compressed === null ? files.handler : gateway(files.lookup, compressed);
-    return { handler, shortcut, close: files.close };
+    return { handler, shortcut, close: files.close, cacheSample };
   }
   const { handler, touches } = ruledSite(siteParts(files, compressed, root, staticOptions, ruled));
-  return { handler, shortcut: declining(shortcut, touches), close: files.close };
+  return { handler, shortcut: declining(shortcut, touches), close: files.close, cacheSample };
 }
 
 /** What `ruledSite` is made of, from what `site()` was given. */
@@ -163,12 +197,20 @@ function siteParts(
   };
 }
 
+/** A file cache's counts, or null without one. */
+function sampleOf(cache: FileCache | null): CacheSample | null {
+  if (cache === null) return null;
+  return { hits: cache.hits, misses: cache.misses, bytes: cache.bytes, entries: cache.size };
+}
+
 /** A site's rules, and who answers for an application that throws. */
 export interface SiteRuling {
   /** The rules (see `SiteRules`). */
   readonly rules: SiteRules;
   /** Answers for an application that throws (the server's `onError`). */
   readonly onError?: ErrorHandler;
+  /** Fields every response carries (`Strict-Transport-Security` over HTTPS). */
+  readonly fields?: readonly (readonly [string, string])[];
 }
 
 /** The static layer's options the rules set: clean URLs, slashes, listings, the not-found page. */
@@ -220,15 +262,24 @@ function declining(shortcut: Shortcut | null, touches: (rawPath: string) => bool
  */
 export function switchableSite(initial: Site): { site: Site; swap: (next: Site) => void } {
   let current = initial;
+  // What replaced sites' caches counted, so the totals never go back.
+  let counted = { hits: 0, misses: 0 };
   const handler: Handler = (request, info) => current.handler(request, info);
   const shortcut: Shortcut = (head, connection, server) =>
     current.shortcut === null ? null : current.shortcut(head, connection, server);
+  const cacheSample = (): CacheSample | null => {
+    const sample = current.cacheSample?.() ?? null;
+    if (sample === null) return null;
+    return { ...sample, hits: sample.hits + counted.hits, misses: sample.misses + counted.misses };
+  };
   const swap = (next: Site) => {
     const old = current;
+    const last = cacheSample();
+    if (last !== null) counted = { hits: last.hits, misses: last.misses };
     current = next;
     old.close();
   };
-  return { site: { handler, shortcut, close: () => current.close() }, swap };
+  return { site: { handler, shortcut, close: () => current.close(), cacheSample }, swap };
 }
 
 /**

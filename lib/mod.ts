@@ -46,10 +46,12 @@ import type { ErrorHandler, Handler, ServeInfo } from "./handler.ts";
 import type { LiveOptions } from "./dev/site.ts";
 import { join } from "./deps.ts";
 import { site, switchableSite } from "./gateway.ts";
+import { type CidrList, parseCidrList } from "./net/cidr.ts";
 import { reloader } from "./reload.ts";
 import { readTextFileSync, siteRulesFrom } from "./site/read.ts";
 import { RuleError, type SiteRules, type TrailingSlash } from "./site/types.ts";
 import { watchRuleFiles } from "./site/watch_rules.ts";
+import type { TlsCertificate } from "./tls.ts";
 import { consoleLogger, type Logger } from "./log.ts";
 import { listen, type Server } from "./server.ts";
 import {
@@ -85,6 +87,7 @@ export type {
   StaticLookup,
   StaticMiss,
   StaticOptions,
+  TlsCertificate,
   TrailingSlash,
   Tuning,
 };
@@ -102,6 +105,20 @@ export interface ServeOptions {
   static?: StaticOptions;
   /** The port (default 8000; 0 lets the system pick one). */
   port?: number;
+  /**
+   * The health endpoint's path (`/healthz`), answered before the site: 200
+   * while serving, 503 from the start of a shutdown (see `limits.drainDelayMs`).
+   */
+  health?: string;
+  /**
+   * Serve HTTPS with this certificate chain and key (PEM text); the
+   * server's `setCertificate()` replaces it while it serves.
+   */
+  tls?: TlsCertificate;
+  /** The proxies that send a PROXY protocol header, as `--proxy-protocol` takes them. */
+  proxyProtocol?: string;
+  /** The proxies whose forwarding fields are believed, as `--trust-proxy` takes them. */
+  trustProxy?: string;
   /** The address to listen on (default `0.0.0.0`). */
   hostname?: string;
   /** Shuts the server down when aborted. */
@@ -236,6 +253,10 @@ export function serve(options: ServeOptions): SiteServer {
       tuning,
       logger,
       onError: options.onError,
+      health: options.health ?? null,
+      tls: options.tls ?? null,
+      proxyProtocol: cidrsOf(options.proxyProtocol, "proxyProtocol"),
+      trustProxy: cidrsOf(options.trustProxy, "trustProxy"),
       onShutdown: () => {
         unwatch();
         served.site.close();
@@ -286,4 +307,9 @@ function librarySiteRules(
   const read = siteRulesFrom(texts, configured, flags);
   for (const line of read.unsupported) report(line);
   return read.rules;
+}
+
+/** A CIDR list option, parsed; undefined when not given. */
+function cidrsOf(text: string | undefined, name: string): CidrList | null {
+  return text === undefined ? null : parseCidrList(text, name);
 }

@@ -14,7 +14,7 @@
  * a client, how the server spends memory, or how files are encoded and
  * cached by clients.
  */
-export type OptionGroup = "serve" | "site" | "limits" | "tuning" | "content";
+export type OptionGroup = "serve" | "https" | "site" | "limits" | "tuning" | "content";
 
 /**
  * The kind of value a flag takes, which says how it is parsed and shown:
@@ -80,6 +80,7 @@ export interface OptionSpec {
 
 import type { Coding } from "./encoding/negotiate.ts";
 import { TRAILING_SLASH } from "./site/types.ts";
+import { LOG_FORMATS } from "./log.ts";
 
 const KIB = 1024;
 /** The default `Cache-Control` of files that are neither hashed nor HTML. */
@@ -184,6 +185,208 @@ export const OPTIONS = {
     default: false,
     help: "Do not print an access-log line per request",
     meaning: "no access-log line per request",
+  },
+  /** The access log's format. */
+  logFormat: {
+    flag: "log-format",
+    group: "serve",
+    kind: "choice",
+    choices: LOG_FORMATS,
+    default: "text",
+    placeholder: "FORMAT",
+    help: "Access-log format: text, combined (as nginx and Apache write it) or json (one " +
+      "object per line)",
+    meaning: "access-log format: `text`, `combined` (nginx/Apache) or `json` (one object a line)",
+  },
+  /** Whether each response carries its request's id as `X-Request-Id`. */
+  requestIdHeader: {
+    flag: "request-id",
+    group: "serve",
+    kind: "boolean",
+    default: false,
+    help: "Send each request's id (the one the access log records) as X-Request-Id",
+    meaning: "send the logged request id as `X-Request-Id`",
+  },
+  /** The health endpoint's path, or null for none. */
+  health: {
+    flag: "health",
+    group: "serve",
+    kind: "string",
+    default: null,
+    needs: "a path such as /healthz",
+    placeholder: "PATH",
+    help: "Answer PATH (such as /healthz) before the site: 200 while serving, 503 once a " +
+      "graceful shutdown begins",
+    meaning: "health endpoint for load balancers: 200, or 503 from the start of a shutdown",
+  },
+  /** The certificate chain file (PEM) to serve HTTPS with, or null for plain HTTP. */
+  cert: {
+    flag: "cert",
+    group: "https",
+    kind: "string",
+    default: null,
+    needs: "a PEM file",
+    placeholder: "FILE",
+    help: "Serve HTTPS with the certificate chain in FILE (PEM; with --key); a change to the " +
+      "file is picked up without a restart",
+    meaning: "serve HTTPS with this certificate chain (PEM), reloaded when it changes",
+  },
+  /** The private key file (PEM) of `cert`. */
+  key: {
+    flag: "key",
+    group: "https",
+    kind: "string",
+    default: null,
+    needs: "a PEM file",
+    placeholder: "FILE",
+    help: "The private key of --cert (PEM: PKCS#8, RSA or EC)",
+    meaning: "the private key of `--cert` (PEM: PKCS#8, RSA or EC)",
+  },
+  /** Obtain certificates for these domains over ACME, or null for none. */
+  acme: {
+    flag: "acme",
+    group: "https",
+    kind: "string",
+    default: null,
+    needs: "domain names such as example.com,www.example.com",
+    placeholder: "DOMAINS",
+    help: "Obtain and renew a certificate for DOMAINS (comma-separated) from an ACME CA such " +
+      "as Let's Encrypt, answering its HTTP-01 challenge on --redirect-http's port",
+    meaning: "obtain and renew a certificate for these domains over ACME (HTTP-01)",
+  },
+  /** The contact address given to the ACME CA. */
+  acmeEmail: {
+    flag: "acme-email",
+    group: "https",
+    kind: "string",
+    default: null,
+    needs: "an e-mail address",
+    placeholder: "ADDRESS",
+    help: "The e-mail address the ACME CA may write to about the certificates",
+    meaning: "the address the ACME CA may write to",
+  },
+  /** The ACME directory URL. */
+  acmeDirectory: {
+    flag: "acme-directory",
+    group: "https",
+    kind: "string",
+    default: "https://acme-v02.api.letsencrypt.org/directory",
+    needs: "a URL",
+    placeholder: "URL",
+    help: "The ACME CA's directory URL (Let's Encrypt's staging: " +
+      "https://acme-staging-v02.api.letsencrypt.org/directory)",
+    meaning: "the ACME CA's directory",
+  },
+  /** A CA certificate to trust for the ACME server, or null. */
+  acmeCaCert: {
+    flag: "acme-ca-cert",
+    group: "https",
+    kind: "string",
+    default: null,
+    needs: "a PEM file",
+    placeholder: "FILE",
+    help: "Trust the CA in FILE (PEM) for the ACME server's own HTTPS (a private ACME server)",
+    meaning: "trust this CA (PEM) for the ACME server's HTTPS",
+  },
+  /** Where the ACME account key and certificates are kept, or null for the default. */
+  acmeDir: {
+    flag: "acme-dir",
+    group: "https",
+    kind: "string",
+    default: null,
+    needs: "a folder",
+    placeholder: "DIR",
+    help: "Keep the ACME account key and the certificates in DIR (default: portico/acme under " +
+      "the user's data folder); keys are written with mode 0600",
+    meaning: "where the ACME account and certificates are kept (default: the user's data folder)",
+  },
+  /** A plain-HTTP port that redirects to HTTPS, or null for none. */
+  redirectHttp: {
+    flag: "redirect-http",
+    group: "https",
+    kind: "count",
+    default: null,
+    min: 0,
+    max: 65535,
+    placeholder: "PORT",
+    help: "Also listen for plain HTTP on PORT and answer every request with 308 to the same " +
+      "path on HTTPS (ACME challenges are answered there)",
+    meaning: "plain-HTTP port that redirects (308) to HTTPS and answers ACME challenges",
+  },
+  /** Send `Strict-Transport-Security` over HTTPS. */
+  hsts: {
+    flag: "hsts",
+    group: "https",
+    kind: "boolean",
+    default: false,
+    help: "Send Strict-Transport-Security over HTTPS (never over plain HTTP)",
+    meaning: "send `Strict-Transport-Security` over HTTPS",
+  },
+  /** The HSTS max-age, in seconds. */
+  hstsMaxAge: {
+    flag: "hsts-max-age",
+    group: "https",
+    kind: "count",
+    default: 31_536_000,
+    min: 0,
+    max: 63_072_000,
+    placeholder: "SECONDS",
+    help: "The max-age of --hsts, in seconds",
+    meaning: "max-age of `--hsts`, in seconds",
+  },
+  /** Add `includeSubDomains` to HSTS. */
+  hstsSubdomains: {
+    flag: "hsts-subdomains",
+    group: "https",
+    kind: "boolean",
+    default: false,
+    help: "Add includeSubDomains to --hsts",
+    meaning: "add `includeSubDomains` to `--hsts`",
+  },
+  /** Add `preload` to HSTS. */
+  hstsPreload: {
+    flag: "hsts-preload",
+    group: "https",
+    kind: "boolean",
+    default: false,
+    help: "Add preload to --hsts (see hstspreload.org before asking for it)",
+    meaning: "add `preload` to `--hsts`",
+  },
+  /** The admin listener's address (metrics, health), or null for none. */
+  admin: {
+    flag: "admin",
+    group: "serve",
+    kind: "string",
+    default: null,
+    needs: "a port or HOST:PORT such as 127.0.0.1:9100",
+    placeholder: "ADDR",
+    help: "Serve Prometheus metrics at /metrics (and --health) on ADDR: a port on 127.0.0.1, " +
+      "or HOST:PORT",
+    meaning: "metrics (`/metrics`) and health on another address: a port on 127.0.0.1, or `HOST:PORT`",
+  },
+  /** The proxies whose connections begin with a PROXY protocol header, or null for none. */
+  proxyProtocol: {
+    flag: "proxy-protocol",
+    group: "serve",
+    kind: "string",
+    default: null,
+    needs: "addresses or CIDRs such as 127.0.0.1,10.0.0.0/8",
+    placeholder: "CIDRS",
+    help: "Read a PROXY protocol header (v1 or v2) first on connections from these addresses " +
+      "(such as 10.0.0.0/8,::1; also loopback, private); its client is the one logged and seen",
+    meaning: "PROXY protocol from these proxies (addresses, CIDRs, `loopback`, `private`)",
+  },
+  /** The proxies whose `Forwarded` and `X-Forwarded-*` fields are believed, or null for none. */
+  trustProxy: {
+    flag: "trust-proxy",
+    group: "serve",
+    kind: "string",
+    default: null,
+    needs: "addresses or CIDRs such as 127.0.0.1,10.0.0.0/8",
+    placeholder: "CIDRS",
+    help: "Believe Forwarded, X-Forwarded-For and X-Forwarded-Proto from these addresses only " +
+      "(the rightmost address not among them is the client)",
+    meaning: "take the client from `Forwarded`/`X-Forwarded-For` sent by these proxies",
   },
   /** The configuration file, or null to look for `portico.json` or `portico.jsonc`. */
   config: {
@@ -449,6 +652,34 @@ export const OPTIONS = {
     limit: "time to finish at shutdown",
     excess: "close",
   },
+  /** How long a TLS client gets to complete its handshake. */
+  handshakeTimeoutMs: {
+    flag: "handshake-timeout",
+    group: "limits",
+    kind: "duration",
+    default: 10_000,
+    min: 1,
+    placeholder: "TIME",
+    help: "Time a TLS client gets to complete its handshake (with --cert or --acme)",
+    meaning: "time a TLS client gets to complete its handshake",
+    limit: "TLS handshake time",
+    excess: "close",
+  },
+  /**
+   * On shutdown, how long new connections are still accepted while the
+   * health endpoint already answers 503, before accepting stops.
+   */
+  drainDelayMs: {
+    flag: "drain-delay",
+    group: "limits",
+    kind: "duration",
+    default: 0,
+    min: 0,
+    placeholder: "TIME",
+    help: "On SIGINT or SIGTERM, keep accepting for TIME while --health answers 503, so a load " +
+      "balancer stops sending requests first",
+    meaning: "on SIGINT or SIGTERM, time to keep accepting while `--health` says 503",
+  },
 
   /**
    * Most bytes of small files kept in memory by the hot-file cache (the
@@ -672,6 +903,7 @@ export function optionDefaults<G extends OptionGroup>(group: G): Readonly<GroupV
 /** Sections of the help, in order: the line that heads each, and a note under it. */
 export const OPTION_GROUPS = {
   serve: { title: "Options", note: "" },
+  https: { title: 'HTTPS (see README "HTTPS")', note: "" },
   site: { title: 'Site (see README "Configuration")', note: "" },
   limits: {
     title: 'Limits (see README "Limits and security")',

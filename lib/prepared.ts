@@ -39,6 +39,7 @@ export interface PreparedChoice {
  *
  * @param cache The cache the static layer fills.
  * @param negotiate The static layer's choice of coding from `Accept-Encoding`.
+ * @param fields Fields every response carries besides the file's (`Strict-Transport-Security`).
  * @returns The shortcut for the connection loop.
  *
  * @example
@@ -50,6 +51,7 @@ export interface PreparedChoice {
 export function preparedShortcut(
   cache: FileCache,
   negotiate: (accept: string | null) => ContentCoding,
+  fields: readonly (readonly [string, string])[] = [],
 ): Shortcut {
   const prepared = new WeakMap<CachedRepresentation, PreparedFile>();
   return (head, connection, server) => {
@@ -62,7 +64,7 @@ export function preparedShortcut(
     const representation = choice.representation;
     let responses = prepared.get(representation);
     if (responses === undefined) {
-      responses = new PreparedFile(representation);
+      responses = new PreparedFile(representation, fields);
       prepared.set(representation, responses);
     }
     return responses.response(choice.kind, connection, server);
@@ -140,12 +142,14 @@ interface Variant {
  */
 class PreparedFile {
   readonly #file: CachedRepresentation;
+  readonly #fields: readonly (readonly [string, string])[];
   #date = "";
   #server = "";
   #variants = new Map<string, Variant>();
 
-  constructor(file: CachedRepresentation) {
+  constructor(file: CachedRepresentation, fields: readonly (readonly [string, string])[]) {
     this.#file = file;
+    this.#fields = fields;
   }
 
   response(kind: PreparedKind, connection: string, server: string): Prepared {
@@ -177,6 +181,7 @@ class PreparedFile {
     const framing: Array<[string, string]> = [];
     if (kind !== "not-modified") framing.push(["content-length", String(file.body.length)]);
     if (connection !== "") framing.push(["connection", connection]);
+    for (const [name, value] of this.#fields) framing.push([name, value]);
     if (kind === "not-modified") {
       const head = serializeHead(
         304,

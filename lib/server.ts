@@ -17,8 +17,27 @@ import {
 import { isDisconnect } from "./errors.ts";
 import type { ErrorHandler, Handler } from "./handler.ts";
 import { BufferPool, HEAD_ROOM_BYTES } from "./http/buffer_pool.ts";
-import { type ConnectionOptions, serveConnection, type Shortcut } from "./http/connection.ts";
+import {
+  closeQuietly,
+  type Connection,
+  type ConnectionOptions,
+  serveConnection,
+  type Shortcut,
+} from "./http/connection.ts";
+import { proxiedConnection } from "./http/proxied.ts";
+import { ProxyHeaderError } from "./http/proxy_protocol.ts";
+import type { CidrList } from "./net/cidr.ts";
+import { withHealth } from "./health.ts";
+import {
+  canSharePorts,
+  completeHandshake,
+  HandshakeFailures,
+  type ListenerOptions,
+  openListener,
+  type TlsCertificate,
+} from "./tls.ts";
 import { type Logger, silentLogger } from "./log.ts";
+import { type Clock, realClock } from "./watchdog.ts";
 
 /** Options for {@linkcode listen}. */
 export interface ListenOptions {
@@ -49,6 +68,27 @@ export interface ListenOptions {
    * streams).
    */
   onShutdown?: () => void;
+  /**
+   * The health endpoint's path (`/healthz`), answered before the handler:
+   * 200 while serving, 503 once a shutdown has begun. Null or absent: none.
+   */
+  health?: string | null;
+  /** The clock the drain delay is timed by (tests pass one they advance). */
+  clock?: Clock;
+  /** Told when a connection is closed because it stayed idle or a body stalled. */
+  onTimeout?: (kind: "idle" | "body") => void;
+  /** Serve HTTPS with this certificate; null or absent: plain HTTP. */
+  tls?: TlsCertificate | null;
+  /**
+   * The proxies whose connections start with a PROXY protocol header (v1 or
+   * v2), which names the client; null or absent: none.
+   */
+  proxyProtocol?: CidrList | null;
+  /**
+   * The proxies whose `Forwarded` and `X-Forwarded-*` fields name the
+   * client (`info.remoteAddr`, the access log); null or absent: none.
+   */
+  trustProxy?: CidrList | null;
 }
 
 /** A running server. */
@@ -59,11 +99,35 @@ export interface Server {
   readonly finished: Promise<void>;
   /** How many connections are open now. */
   readonly connections: number;
+  /** Whether a shutdown has begun (the health endpoint answers 503). */
+  readonly draining: boolean;
+  /** Connections accepted since the start. */
+  readonly accepted: number;
+  /** Pooled file buffers lent out now. */
+  readonly buffersInUse: number;
+  /** TLS handshakes completed and failed since the start. */
+  readonly handshakes: { readonly ok: number; readonly failed: number };
   /**
-   * Stops gracefully: stops accepting, closes idle connections, lets
-   * requests in progress finish (with `Connection: close`) for up to the
-   * `shutdownTimeoutMs` limit, then closes what is left. Resolves when every
-   * connection is closed; calling it again returns the same promise.
+   * Serves new connections with another certificate: a new listener on the
+   * same address takes over, and connections in progress go on. Only for a
+   * TLS server whose listener shares its port. Resolves once the old
+   * listener is closed, so every connection made after that gets the new
+   * certificate; a client that connects in the same instant may find its
+   * connection reset, as the system drops what was still queued on the old
+   * listener.
+   *
+   * @throws When the pair cannot be used (the old certificate stays), or
+   * the server is plain or cannot share its port.
+   */
+  setCertificate(tls: TlsCertificate): Promise<void>;
+  /**
+   * Stops gracefully: the health endpoint answers 503 at once and
+   * connections are still accepted for the `drainDelayMs` limit (so a load
+   * balancer sees the change before anything is refused); then it stops
+   * accepting, closes idle connections, lets requests in progress finish
+   * (with `Connection: close`) for up to the `shutdownTimeoutMs` limit, and
+   * closes what is left. Resolves when every connection is closed; calling
+   * it again returns the same promise.
    */
   shutdown(): Promise<void>;
   /** The same as `shutdown()`, for `await using`. */
@@ -92,20 +156,30 @@ const ACCEPT_REPORT_INTERVAL_MS = 60_000;
  * ```
  */
 export function listen(options: ListenOptions): Server {
-  const listener = Deno.listen({
+  const tls = options.tls ?? null;
+  // A TLS listener shares its port when it can, so that a new certificate
+  // can be put in place by a second listener before the first is closed.
+  const listening: ListenerOptions = {
     hostname: options.hostname,
     port: options.port,
-    tcpBacklog: options.limits?.listenBacklog ?? DEFAULT_LIMITS.listenBacklog,
-    ...(options.reusePort ? { reusePort: true } : {}),
-  });
-  return new TcpServer(listener, options);
+    backlog: options.limits?.listenBacklog ?? DEFAULT_LIMITS.listenBacklog,
+    reusePort: options.reusePort === true || (tls !== null && canSharePorts()),
+    tls,
+  };
+  return new TcpServer(openListener(listening), listening, options);
 }
 
 /** One listener, its accept loop and the connections it serves. */
 class TcpServer implements Server {
   readonly addr: Deno.NetAddr;
   readonly finished: Promise<void>;
-  readonly #listener: Deno.Listener;
+  #listener: Deno.Listener;
+  readonly #listening: ListenerOptions;
+  readonly #handshakeFailures: HandshakeFailures;
+  #handshakesOk = 0;
+  /** The listener an accept waits on now, and when that accept ends. */
+  #accepting: Deno.Listener | null = null;
+  #acceptEnded: PromiseWithResolvers<void> | null = null;
   readonly #handler: Handler;
   readonly #limits: Limits;
   readonly #logger: Logger;
@@ -120,14 +194,30 @@ class TcpServer implements Server {
   /** Resolved when the shutdown deadline has passed and every connection was closed. */
   readonly #forced = Promise.withResolvers<void>();
   #stopping: Promise<void> | null = null;
+  #draining = false;
+  #accepted = 0;
+  readonly #clock: Clock;
+  readonly #proxies: CidrList | null;
+  readonly #proxyFailures: ProxyFailures;
 
-  constructor(listener: Deno.Listener, options: ListenOptions) {
+  constructor(listener: Deno.Listener, listening: ListenerOptions, options: ListenOptions) {
     this.addr = listener.addr as Deno.NetAddr;
     this.#listener = listener;
-    this.#handler = options.handler;
+    this.#listening = { ...listening, port: this.addr.port };
+    this.#clock = options.clock ?? realClock;
+    this.#proxies = options.proxyProtocol ?? null;
+    const front = withHealth(
+      options.health ?? null,
+      options.handler,
+      options.shortcut ?? null,
+      () => this.#draining,
+    );
+    this.#handler = front.handler;
     this.#limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.#logger = options.logger ?? silentLogger;
     this.#failures = new AcceptFailures(this.#logger);
+    this.#proxyFailures = new ProxyFailures(this.#logger, this.#clock);
+    this.#handshakeFailures = new HandshakeFailures(this.#logger, this.#clock);
     this.#onShutdown = options.onShutdown ?? (() => {});
     const tuning: Tuning = { ...DEFAULT_TUNING, ...options.tuning };
     this.#connectionOptions = {
@@ -136,14 +226,47 @@ class TcpServer implements Server {
       server: `${SERVER_NAME}/${VERSION}`,
       onError: options.onError,
       closing: this.#closing.signal,
-      shortcut: options.shortcut ?? undefined,
+      // Prepared responses are bytes made beforehand: they cannot carry a request's id.
+      shortcut: this.#logger.requestIdHeader ? undefined : front.shortcut ?? undefined,
       buffers: new BufferPool(tuning.fileBufferBytes + HEAD_ROOM_BYTES, tuning.fileBuffers),
+      onTimeout: options.onTimeout,
     };
     this.finished = this.#run();
   }
 
   get connections(): number {
     return this.#open.size;
+  }
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  get accepted(): number {
+    return this.#accepted;
+  }
+
+  get handshakes(): { readonly ok: number; readonly failed: number } {
+    return { ok: this.#handshakesOk, failed: this.#handshakeFailures.total };
+  }
+
+  async setCertificate(tls: TlsCertificate): Promise<void> {
+    if (this.#listening.tls === null || !this.#listening.reusePort) {
+      throw new TypeError("only a TLS server that shares its port can change its certificate");
+    }
+    if (this.#closing.signal.aborted) return;
+    const next = openListener({ ...this.#listening, tls });
+    const old = this.#listener;
+    this.#listener = next;
+    // The accept waiting on the old listener ends with it; the loop then takes the new one.
+    const retired = this.#accepting === old ? this.#acceptEnded?.promise : undefined;
+    old.close();
+    await retired;
+  }
+
+  get buffersInUse(): number {
+    const buffers = this.#connectionOptions.buffers;
+    return buffers === undefined ? 0 : buffers.created - buffers.free;
   }
 
   shutdown(): Promise<void> {
@@ -183,14 +306,24 @@ class TcpServer implements Server {
    * listener is closed.
    */
   async #accept(): Promise<Deno.Conn | null | "stop"> {
+    const listener = this.#listener;
+    this.#accepting = listener;
+    this.#acceptEnded = Promise.withResolvers<void>();
+    const ended = this.#acceptEnded;
     try {
-      const conn = await this.#listener.accept();
+      const conn = await listener.accept();
       this.#failures.succeeded();
       return conn;
     } catch (error) {
-      if (this.#closing.signal.aborted || error instanceof Deno.errors.BadResource) return "stop";
+      if (this.#closing.signal.aborted) return "stop";
+      // A listener replaced by a new certificate's: go on with the new one.
+      if (listener !== this.#listener) return null;
+      if (error instanceof Deno.errors.BadResource) return "stop";
       if (!isDisconnect(error)) await this.#failures.failed(error);
       return null;
+    } finally {
+      this.#accepting = null;
+      ended.resolve();
     }
   }
 
@@ -201,7 +334,13 @@ class TcpServer implements Server {
       // The client may already be gone.
     }
     this.#open.add(conn);
-    const task = serveConnection(conn, this.#handler, this.#connectionOptions).finally(() => {
+    this.#accepted++;
+    const served = this.#listening.tls !== null
+      ? this.#serveTls(conn)
+      : this.#proxies === null
+      ? serveConnection(conn, this.#handler, this.#connectionOptions)
+      : this.#serveProxied(conn, this.#proxies);
+    const task = served.finally(() => {
       this.#open.delete(conn);
       this.#serving.delete(task);
       this.#slotFreed?.resolve();
@@ -210,7 +349,42 @@ class TcpServer implements Server {
     this.#serving.add(task);
   }
 
+  /** Completes the TLS handshake within its deadline, then serves; a failed one is counted. */
+  async #serveTls(conn: Deno.Conn): Promise<void> {
+    const failed = await completeHandshake(conn, this.#limits.handshakeTimeoutMs, this.#clock);
+    if (failed !== null) {
+      this.#handshakeFailures.failed(failed);
+      return;
+    }
+    this.#handshakesOk++;
+    await serveConnection(conn, this.#handler, this.#connectionOptions);
+  }
+
+  /** Reads a trusted proxy's header first; a connection without a valid one is closed. */
+  async #serveProxied(conn: Deno.Conn, proxies: CidrList): Promise<void> {
+    const deadline = new AbortController();
+    const stop = () => deadline.abort();
+    const timer = setTimeout(stop, this.#limits.headerTimeoutMs);
+    this.#closing.signal.addEventListener("abort", stop, { once: true });
+    let served: Connection;
+    try {
+      served = await proxiedConnection(conn, proxies, deadline.signal);
+    } catch (error) {
+      closeQuietly(conn);
+      if (!(error instanceof ProxyHeaderError) && !isDisconnect(error)) throw error;
+      this.#proxyFailures.failed(error instanceof ProxyHeaderError ? error.reason : "gone");
+      return;
+    } finally {
+      clearTimeout(timer);
+      this.#closing.signal.removeEventListener("abort", stop);
+    }
+    await serveConnection(served, this.#handler, this.#connectionOptions);
+  }
+
   async #stop(): Promise<void> {
+    this.#draining = true;
+    const drainMs = this.#limits.drainDelayMs;
+    if (drainMs > 0) await new Promise<void>((resolve) => this.#clock.setTimer(resolve, drainMs));
     this.#closing.abort();
     this.#slotFreed?.resolve();
     try {
@@ -238,6 +412,8 @@ class TcpServer implements Server {
     } finally {
       clearTimeout(deadline);
     }
+    // The last access lines are out before the server counts as stopped.
+    await this.#logger.flush?.();
   }
 }
 
@@ -279,5 +455,38 @@ class AcceptFailures {
       ACCEPT_BACKOFF_MAX_MS,
     );
     await new Promise((resolve) => setTimeout(resolve, this.#backoff));
+  }
+}
+
+/** How often connections closed for a missing or bad PROXY header are reported. */
+const PROXY_REPORT_INTERVAL_MS = 60_000;
+
+/**
+ * Connections from trusted proxies closed for a missing or bad PROXY
+ * header: counted, and reported at most once a minute with the last reason,
+ * not once per client.
+ */
+class ProxyFailures {
+  readonly #logger: Logger;
+  readonly #clock: Clock;
+  #lastReport = -Infinity;
+  #unreported = 0;
+
+  constructor(logger: Logger, clock: Clock) {
+    this.#logger = logger;
+    this.#clock = clock;
+  }
+
+  failed(reason: string): void {
+    this.#unreported++;
+    const now = this.#clock.now();
+    if (now - this.#lastReport < PROXY_REPORT_INTERVAL_MS) return;
+    const n = this.#unreported;
+    this.#logger.error(
+      `closed ${n} connection${n === 1 ? "" : "s"} from trusted proxies without a valid PROXY ` +
+        `header (last: ${reason})`,
+    );
+    this.#lastReport = now;
+    this.#unreported = 0;
   }
 }

@@ -14,12 +14,18 @@ import { IO_EVENTS_VARIABLE, SERVER_NAME, VERSION } from "./config.ts";
 import { dirname, fromFileUrl, resolve } from "./deps.ts";
 import { UserError } from "./errors.ts";
 import { explainListenError } from "./listen_error.ts";
-import { consoleLogger, describeError } from "./log.ts";
+import { consoleLogger, describeError, type Logger } from "./log.ts";
+import { parseAdminAddress, startAdmin } from "./admin.ts";
+import { renderPrometheus } from "./metrics.ts";
+import { parseCidrList } from "./net/cidr.ts";
+import type { Server } from "./server.ts";
 import { reloader } from "./reload.ts";
 import { loadSettings, type Settings } from "./settings/load.ts";
 import { type ReadRules, readSiteRules, type SiteFlags } from "./site/read.ts";
 import { RuleError, type SiteRules } from "./site/types.ts";
-import { watchRuleFiles } from "./site/watch_rules.ts";
+import { watchFiles, watchRuleFiles } from "./site/watch_rules.ts";
+import { checkHttpsOptions } from "./https.ts";
+import { HttpsService } from "./https_service.ts";
 import { startWorkers, type WorkerPool } from "./supervisor.ts";
 
 /** The site bundled next to the program (in a checkout, or inside a compiled binary). */
@@ -60,10 +66,12 @@ export async function findRoot(options: CliOptions): Promise<string> {
  * lets us list them.
  *
  * @param addr The bound address.
+ * @param secure Whether the server speaks HTTPS.
  * @returns One or more URLs.
  */
-export function reachableUrls(addr: Deno.NetAddr): string[] {
-  const url = (host: string) => `http://${authority({ ...addr, hostname: host })}/`;
+export function reachableUrls(addr: Deno.NetAddr, secure = false): string[] {
+  const scheme = secure ? "https" : "http";
+  const url = (host: string) => `${scheme}://${authority({ ...addr, hostname: host })}/`;
   if (addr.hostname === "0.0.0.0" || addr.hostname === "::") {
     const urls = [url("localhost")];
     const ipv6 = addr.hostname === "::";
@@ -164,6 +172,40 @@ interface Serving {
   readonly reload: () => Promise<boolean>;
   /** The root whose rule files are watched, or null. */
   readonly watched: string | null;
+  /** The admin listener, or null. */
+  readonly admin: Server | null;
+  /** The HTTPS side: certificate files to watch, the plain listener to close. */
+  readonly https: HttpsService;
+}
+
+/** Connects HTTPS to the started workers; when that fails, the workers are stopped. */
+function attachHttps(https: HttpsService, pool: WorkerPool): void {
+  try {
+    https.attach(pool);
+  } catch (error) {
+    pool.stop();
+    throw error;
+  }
+}
+
+/**
+ * Starts the admin listener of `--admin`: the workers' merged metrics and
+ * the health endpoint, which says 503 as soon as the workers are told to stop.
+ *
+ * @throws {UserError} When its address cannot be bound (the workers are stopped first).
+ */
+function startAdminFor(options: CliOptions, pool: WorkerPool, logger: Logger): Server {
+  const address = parseAdminAddress(options.admin ?? "", "--admin");
+  try {
+    return startAdmin(address, {
+      metrics: async () => renderPrometheus(await pool.metrics()),
+      draining: () => pool.draining,
+      health: options.health,
+    }, logger);
+  } catch (error) {
+    pool.stop();
+    throw explainListenError(error, address.hostname, address.port);
+  }
 }
 
 /** Checks the options, reads the site's rules and starts the workers. */
@@ -177,6 +219,8 @@ async function startServing(
   const root = app === null || options.rootGiven ? await findRoot(options) : null;
   checkCombinations(options, root);
   const read = await siteRulesOf(root, settings, options.site);
+  const logger = consoleLogger({ quiet: options.quiet });
+  const https = await HttpsService.start(options.https, options.hostname, ENVIRONMENT, logger);
   const config = {
     root,
     app,
@@ -187,34 +231,73 @@ async function startServing(
     tuning: options.tuning,
     content: options.content,
     quiet: options.quiet,
+    logFormat: options.logFormat,
+    requestIdHeader: options.requestIdHeader,
     dev: options.dev ? { app: options.devApp } : null,
     rules: read.rules,
+    health: options.health,
+    proxyProtocol: options.proxyProtocol,
+    trustProxy: options.trustProxy,
+    tls: https.tls,
+    fields: https.fields,
   };
-  if (options.workers > 1 && options.port !== 0) ensurePortFree(options.hostname, options.port);
-  const logger = consoleLogger({ quiet: options.quiet });
-  const pool = await startWorkers(config, await readablePaths(root, app), options.workers, logger);
+  let pool: WorkerPool;
+  try {
+    if (options.workers > 1 && options.port !== 0) ensurePortFree(options.hostname, options.port);
+    pool = await startWorkers(config, await readablePaths(root, app), options.workers, logger);
+    attachHttps(https, pool);
+  } catch (error) {
+    await https.close();
+    throw error;
+  }
   const what = [options.app, root].filter((part) => part !== null).join(" with files from ");
   const workers = options.workers === 1 ? "" : ` (${options.workers} workers)`;
   const announce = () => {
     console.log(`${SERVER_NAME} ${VERSION} serving ${what}${workers}`);
-    for (const url of reachableUrls(pool.addr)) console.log(`  ${url}`);
+    for (const url of reachableUrls(pool.addr, https.secure)) console.log(`  ${url}`);
+    if (https.plain !== null) {
+      console.log(`  plain HTTP on port ${https.plain.addr.port} redirects to HTTPS`);
+    }
+    for (const line of https.warnings) console.error(`${SERVER_NAME}: warning: ${line}`);
     if (settings.configPath !== null) console.log(`  configuration: ${settings.configPath}`);
+    if (admin !== null) console.log(`  metrics: http://${authority(admin.addr)}/metrics`);
     if (options.dev) console.log(DEV_NOTICE);
     for (const line of read.unsupported) console.error(`${SERVER_NAME}: ${line}`);
     warnIoEvents(pool.ioEventsPerTick, options.tuning.ioEventsPerTick);
   };
+  const admin = options.admin === null ? null : startAdminFor(options, pool, logger);
   const reported = new Set(read.unsupported);
   const reload = reloader({
-    read: () => rereadRules(args, root, reported),
-    apply: (rules) => pool.reload(rules),
+    read: async () => ({
+      rules: await rereadRules(args, root, reported),
+      tls: await https.reread(),
+    }),
+    apply: async ({ rules, tls }) =>
+      await pool.reload(rules) ?? (tls === null ? null : await pool.setCertificate(tls)),
     report: (line, ok) => (ok ? console.log : console.error)(`${SERVER_NAME}: ${line}`),
   });
-  return { pool, announce, reload, watched: root };
+  return { pool, announce, reload, watched: root, admin, https };
 }
 
 /** Refuses options that do not go together. */
 function checkCombinations(options: CliOptions, root: string | null): void {
   if (options.devApp && !options.dev) throw new UserError("--dev-app needs --dev");
+  if (options.health !== null && !/^\/[\x21-\x7e]*$/.test(options.health)) {
+    throw new UserError(`--health must be a path such as /healthz, not "${options.health}"`);
+  }
+  // Checked here, where a mistake can still end the program with one line.
+  if (options.proxyProtocol !== null) parseCidrList(options.proxyProtocol, "--proxy-protocol");
+  if (options.trustProxy !== null) parseCidrList(options.trustProxy, "--trust-proxy");
+  if (options.admin !== null) parseAdminAddress(options.admin, "--admin");
+  checkHttpsOptions(options.https);
+  if (
+    options.proxyProtocol !== null && (options.https.cert !== null || options.https.acme !== null)
+  ) {
+    throw new UserError(
+      "--proxy-protocol cannot go with HTTPS: Deno cannot read the header before its TLS " +
+        "handshake; let the proxy terminate TLS, or use --trust-proxy",
+    );
+  }
   if (options.dev && root === null) {
     throw new UserError("--dev watches files: with --app, pass --root DIR as well");
   }
@@ -306,7 +389,7 @@ function warnIoEvents(seen: string | null, wanted: number): void {
  * @returns The exit code.
  */
 async function serveUntilSignalled(
-  { pool, announce, reload, watched }: Serving,
+  { pool, announce, reload, watched, admin, https }: Serving,
 ): Promise<number> {
   let signals = 0;
   const stop = () => {
@@ -322,12 +405,19 @@ async function serveUntilSignalled(
     : [["SIGINT", stop], ["SIGTERM", stop], ["SIGHUP", hangUp]];
   for (const [name, listener] of listeners) Deno.addSignalListener(name, listener);
   // A root that cannot be watched (a compiled binary's own files) is reloaded by signal only.
-  const unwatch = watched === null ? () => {} : watchRuleFiles(watched, hangUp, () => {});
+  const unwatchRules = watched === null ? () => {} : watchRuleFiles(watched, hangUp, () => {});
+  const unwatchCertificate = watchFiles(https.files, hangUp, () => {});
+  const unwatch = () => {
+    unwatchRules();
+    unwatchCertificate();
+  };
   // Only now say where it serves: whoever acts on that line may signal at once.
   announce();
   try {
     return await pool.finished;
   } finally {
+    await admin?.shutdown();
+    await https.close();
     unwatch();
     for (const [name, listener] of listeners) Deno.removeSignalListener(name, listener);
   }

@@ -16,8 +16,11 @@ import {
 } from "./config.ts";
 import type { LiveOptions } from "./dev/site.ts";
 import { UserError } from "./errors.ts";
-import { firstLine, type Logger } from "./log.ts";
+import { firstLine, type LogFormat, type Logger } from "./log.ts";
+import { mergeSnapshots, type MetricsSnapshot, serverMetrics } from "./metrics.ts";
+import { DEFAULT_RESTART_LIMITS, type RestartLimits, RestartPolicy } from "./restart_policy.ts";
 import type { SiteRules } from "./site/types.ts";
+import type { TlsCertificate } from "./tls.ts";
 
 /** What a worker needs to serve. */
 export interface WorkerConfig {
@@ -41,10 +44,24 @@ export interface WorkerConfig {
   readonly content: Readonly<Content>;
   /** No access log. */
   readonly quiet: boolean;
+  /** The access log's format; `text` when absent. */
+  readonly logFormat?: LogFormat;
+  /** Send each request's id as `X-Request-Id`; off when absent. */
+  readonly requestIdHeader?: boolean;
   /** Development mode (live reload, nothing cached), or null when it is off. */
   readonly dev: LiveOptions | null;
   /** The site's rules, as the main thread read and checked them. */
   readonly rules: SiteRules;
+  /** The health endpoint's path, or null for none. */
+  readonly health: string | null;
+  /** The proxies that send a PROXY protocol header (`--proxy-protocol`), or null. */
+  readonly proxyProtocol: string | null;
+  /** The proxies whose forwarding fields are believed (`--trust-proxy`), or null. */
+  readonly trustProxy: string | null;
+  /** The certificate to serve HTTPS with, or null for plain HTTP. */
+  readonly tls: TlsCertificate | null;
+  /** Fields every response carries (`Strict-Transport-Security`). */
+  readonly fields: readonly (readonly [string, string])[];
 }
 
 /** Messages from the main thread to a worker. */
@@ -52,6 +69,10 @@ export type ToWorker =
   | { readonly kind: "start"; readonly config: WorkerConfig }
   /** New rules for new requests; answered with `reloaded`. */
   | { readonly kind: "reload"; readonly rules: SiteRules }
+  /** Asks for the worker's metrics; answered with `metrics`. */
+  | { readonly kind: "metrics" }
+  /** A new certificate for new connections; answered with `certificate-set`. */
+  | { readonly kind: "certificate"; readonly tls: TlsCertificate }
   | { readonly kind: "stop" };
 
 /** Messages from a worker to the main thread. */
@@ -66,6 +87,12 @@ export type FromWorker =
   | { readonly kind: "failed"; readonly message: string; readonly exitCode: number }
   /** The rules of a `reload` serve new requests, or why they could not (the old ones stay). */
   | { readonly kind: "reloaded"; readonly error: string | null }
+  /** The new certificate serves new connections, or why the old one stays. */
+  | { readonly kind: "certificate-set"; readonly error: string | null }
+  /** The worker's metrics, as asked. */
+  | { readonly kind: "metrics"; readonly snapshot: MetricsSnapshot }
+  /** The worker is ending itself (`Deno.exit`, `close()` from the code it runs). */
+  | { readonly kind: "exiting"; readonly code: number | null }
   | { readonly kind: "stopped" };
 
 /** The permissions a serving worker gets. */
@@ -128,7 +155,7 @@ export function workerPermissions(
 ): WorkerPermissions {
   return {
     read: [...new Set(readable)],
-    net: [authority({ transport: "tcp", hostname: config.hostname, port: config.port })],
+    net: [listenPermission(config)],
     env: ioEvents ? [IO_EVENTS_VARIABLE] : false,
     run: false,
     write: false,
@@ -136,6 +163,17 @@ export function workerPermissions(
     sys: false,
     import: false,
   };
+}
+
+/**
+ * The one address a worker may listen on. With port 0 the system picks the
+ * port, which cannot be named in advance: the host is allowed on any port
+ * (a listener that replaces another, for a new certificate, binds the
+ * picked port again).
+ */
+function listenPermission(config: Pick<WorkerConfig, "hostname" | "port">): string {
+  const address = authority({ transport: "tcp", hostname: config.hostname, port: config.port });
+  return config.port === 0 ? address.slice(0, address.lastIndexOf(":")) : address;
 }
 
 /** Workers serving one address. */
@@ -157,6 +195,18 @@ export interface WorkerPool {
    * or null when all switched.
    */
   reload(rules: SiteRules): Promise<string | null>;
+  /**
+   * Every running worker's metrics merged, with the pool's own (worker
+   * restarts); a worker that does not answer within a second is left out.
+   */
+  metrics(): Promise<MetricsSnapshot>;
+  /** Whether a stop has begun. */
+  readonly draining: boolean;
+  /**
+   * Hands every worker a new certificate for new connections (those in
+   * progress go on); resolves with the first complaint, or null.
+   */
+  setCertificate(tls: TlsCertificate): Promise<string | null>;
 }
 
 /** How much longer than its own shutdown deadline a worker gets before it is terminated. */
@@ -178,61 +228,213 @@ export async function startWorkers(
   readable: readonly string[],
   count: number,
   logger: Logger,
+  restarts: RestartLimits = DEFAULT_RESTART_LIMITS,
 ): Promise<WorkerPool> {
-  const workers: Worker[] = [];
-  const died = Promise.withResolvers<number>();
-  let stopping = false;
-  const ioEvents = setWorkerIoEvents(config.tuning.ioEventsPerTick);
-  let ioEventsPerTick: string | null = null;
-  const launch = async (port: number): Promise<Deno.NetAddr> => {
-    const own: WorkerConfig = { ...config, port, reusePort: count > 1 };
-    const worker = new Worker(new URL("./worker.ts", import.meta.url), {
-      type: "module",
-      name: `${SERVER_NAME} worker ${workers.length + 1}`,
-      deno: { permissions: workerPermissions(own, readable, ioEvents) },
-    });
-    workers.push(worker);
-    const { addr, ioEventsPerTick: seen } = await started(worker, own);
-    if (workers.length === 1) ioEventsPerTick = seen;
-    // From here on, a worker that dies takes the server down with exit code
-    // 1, for a process manager to restart: its share of the connections
-    // would otherwise be lost without a word.
-    worker.onerror = (event) => {
-      event.preventDefault();
-      if (stopping) return;
-      logger.error(`worker ${workers.indexOf(worker) + 1} stopped: ${firstLine(event.message)}`);
-      died.resolve(1);
-    };
-    return addr;
-  };
+  const pool = new Pool(config, readable, count, logger, restarts);
+  await pool.start();
+  return pool;
+}
 
-  let addr: Deno.NetAddr;
-  try {
-    addr = await launch(config.port);
-    for (let i = 1; i < count; i++) await launch(addr.port);
-  } catch (error) {
-    for (const worker of workers) worker.terminate();
-    throw error;
+/**
+ * The workers of {@linkcode startWorkers}: each slot holds a running worker,
+ * or null while one that died waits to be started again.
+ */
+class Pool implements WorkerPool {
+  addr: Deno.NetAddr = { transport: "tcp", hostname: "", port: 0 };
+  ioEventsPerTick: string | null = null;
+  readonly finished: Promise<number>;
+  /** Workers started again after one died. */
+  restarts = 0;
+  readonly #config: Omit<WorkerConfig, "reusePort">;
+  readonly #readable: readonly string[];
+  readonly #slots: (Worker | null)[];
+  readonly #logger: Logger;
+  readonly #policy: RestartPolicy;
+  readonly #ended = Promise.withResolvers<number>();
+  readonly #ioEvents: boolean;
+  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+  #rules: SiteRules;
+  #tls: TlsCertificate | null;
+  #stopping = false;
+  #stopped: Promise<void> | null = null;
+
+  constructor(
+    config: Omit<WorkerConfig, "reusePort">,
+    readable: readonly string[],
+    count: number,
+    logger: Logger,
+    restarts: RestartLimits,
+  ) {
+    this.#config = config;
+    this.#readable = readable;
+    this.#slots = new Array(count).fill(null);
+    this.#logger = logger;
+    this.#policy = new RestartPolicy(restarts);
+    this.#rules = config.rules;
+    this.#tls = config.tls;
+    this.#ioEvents = setWorkerIoEvents(config.tuning.ioEventsPerTick);
+    this.finished = this.#ended.promise.then((code) => {
+      this.#stopping = true;
+      for (const timer of this.#timers) clearTimeout(timer);
+      for (const worker of this.#slots) worker?.terminate();
+      return code;
+    });
   }
 
-  let stopped: Promise<void> | null = null;
-  const stop = (): Promise<void> => {
-    stopping = true;
-    stopped ??= Promise.all(workers.map((worker) => stopWorker(worker, config.limits)))
-      .then(() => died.resolve(0));
-    return stopped;
-  };
-  const finished = died.promise.then((code) => {
-    stopping = true;
-    for (const worker of workers) worker.terminate();
-    return code;
-  });
-  const reload = async (rules: SiteRules): Promise<string | null> => {
-    const gone = finished.then(() => "the server is stopping");
-    const answers = workers.map((worker) => Promise.race([reloadWorker(worker, rules), gone]));
+  /** Starts every worker; the first binds (and picks the port for port 0), the others join. */
+  async start(): Promise<void> {
+    try {
+      this.addr = await this.#launch(0, this.#config.port);
+      for (let i = 1; i < this.#slots.length; i++) await this.#launch(i, this.addr.port);
+    } catch (error) {
+      for (const worker of this.#slots) worker?.terminate();
+      throw error;
+    }
+  }
+
+  stop(): Promise<void> {
+    this.#stopping = true;
+    for (const timer of this.#timers) clearTimeout(timer);
+    const running = this.#slots.filter((worker) => worker !== null);
+    this.#stopped ??= Promise.all(running.map((worker) => stopWorker(worker, this.#config.limits)))
+      .then(() => this.#ended.resolve(0));
+    return this.#stopped;
+  }
+
+  get draining(): boolean {
+    return this.#stopping;
+  }
+
+  async setCertificate(tls: TlsCertificate): Promise<string | null> {
+    this.#tls = tls;
+    const gone = this.finished.then(() => "the server is stopping");
+    const answers = this.#slots.filter((worker) => worker !== null)
+      .map((worker) => Promise.race([certificateSet(worker, tls), gone]));
     return (await Promise.all(answers)).find((error) => error !== null) ?? null;
-  };
-  return { addr, ioEventsPerTick, finished, stop, reload };
+  }
+
+  async metrics(): Promise<MetricsSnapshot> {
+    const own = serverMetrics();
+    own.workerRestarts.inc(this.restarts);
+    const running = this.#slots.filter((worker) => worker !== null);
+    const answers = await Promise.all(running.map((worker) => workerMetrics(worker)));
+    const snapshots = answers.filter((snapshot) => snapshot !== null);
+    return mergeSnapshots([own.registry.snapshot(), ...snapshots]);
+  }
+
+  async reload(rules: SiteRules): Promise<string | null> {
+    this.#rules = rules;
+    const gone = this.finished.then(() => "the server is stopping");
+    const answers = this.#slots.filter((worker) => worker !== null)
+      .map((worker) => Promise.race([reloadWorker(worker, rules), gone]));
+    return (await Promise.all(answers)).find((error) => error !== null) ?? null;
+  }
+
+  /** Starts the worker of a slot and waits until it listens. */
+  async #launch(slot: number, port: number): Promise<Deno.NetAddr> {
+    const own: WorkerConfig = {
+      ...this.#config,
+      rules: this.#rules,
+      tls: this.#tls,
+      port,
+      reusePort: this.#slots.length > 1,
+    };
+    const worker = new Worker(new URL("./worker.ts", import.meta.url), {
+      type: "module",
+      name: `${SERVER_NAME} worker ${slot + 1}`,
+      deno: { permissions: workerPermissions(own, this.#readable, this.#ioEvents) },
+    });
+    this.#slots[slot] = worker;
+    const { addr, ioEventsPerTick } = await started(worker, own);
+    if (slot === 0) this.ioEventsPerTick ??= ioEventsPerTick;
+    // From here on a worker that dies, by an uncaught error or by ending
+    // itself, is started again; its connections are lost, the others serve on.
+    worker.onerror = (event) => {
+      event.preventDefault();
+      this.#died(slot, worker, firstLine(event.message));
+    };
+    worker.addEventListener("message", (event: MessageEvent<FromWorker>) => {
+      const message = event.data;
+      if (message.kind === "exiting") this.#died(slot, worker, exitReason(message.code));
+    });
+    return addr;
+  }
+
+  /** A worker died: start it again after the policy's delay, or end the program. */
+  #died(slot: number, worker: Worker, why: string): void {
+    if (this.#stopping || this.#slots[slot] !== worker) return;
+    worker.terminate();
+    this.#slots[slot] = null;
+    const decision = this.#policy.died(performance.now());
+    if (decision.kind === "give-up") {
+      this.#logger.error(
+        `worker ${slot + 1} stopped: ${why}; ${decision.deaths} workers stopped within ` +
+          `${this.#policy.windowSeconds} s, giving up`,
+      );
+      this.#ended.resolve(1);
+      return;
+    }
+    this.#logger.error(
+      `worker ${slot + 1} stopped: ${why}; starting it again in ${decision.delayMs} ms`,
+    );
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      this.#relaunch(slot, why);
+    }, decision.delayMs);
+    this.#timers.add(timer);
+  }
+
+  /** Starts a slot's worker again; a failure to start counts as another death. */
+  async #relaunch(slot: number, why: string): Promise<void> {
+    if (this.#stopping) return;
+    try {
+      await this.#launch(slot, this.addr.port);
+      this.restarts++;
+      this.#logger.error(`worker ${slot + 1} started again`);
+    } catch (error) {
+      const worker = this.#slots[slot];
+      const reason = error instanceof Error ? firstLine(error.message) : why;
+      if (worker !== null) this.#died(slot, worker, `cannot start again: ${reason}`);
+    }
+  }
+}
+
+/** How a worker that ended itself is described. */
+function exitReason(code: number | null): string {
+  return code === null ? "it closed itself" : `it exited with code ${code}`;
+}
+
+/** How long a worker gets to send its metrics. */
+const METRICS_DEADLINE_MS = 1000;
+
+/** Asks a worker for its metrics; null when it does not answer in time. */
+function workerMetrics(worker: Worker): Promise<MetricsSnapshot | null> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => done(null), METRICS_DEADLINE_MS);
+    const listener = (event: MessageEvent<FromWorker>) => {
+      if (event.data.kind === "metrics") done(event.data.snapshot);
+    };
+    const done = (snapshot: MetricsSnapshot | null) => {
+      clearTimeout(timer);
+      worker.removeEventListener("message", listener);
+      resolve(snapshot);
+    };
+    worker.addEventListener("message", listener);
+    worker.postMessage({ kind: "metrics" } satisfies ToWorker);
+  });
+}
+
+/** Sends a worker a new certificate and waits for its answer: null, or why it kept the old one. */
+function certificateSet(worker: Worker, tls: TlsCertificate): Promise<string | null> {
+  return new Promise((resolve) => {
+    const listener = (event: MessageEvent<FromWorker>) => {
+      if (event.data.kind !== "certificate-set") return;
+      worker.removeEventListener("message", listener);
+      resolve(event.data.error);
+    };
+    worker.addEventListener("message", listener);
+    worker.postMessage({ kind: "certificate", tls } satisfies ToWorker);
+  });
 }
 
 /** Sends a worker new rules and waits for its answer: null, or why it kept the old ones. */
@@ -275,9 +477,15 @@ function started(
  * Asks a worker to shut down and waits for it to say so, or terminates it
  * once its deadline (and a little more) has passed.
  */
-function stopWorker(worker: Worker, limits: Pick<Limits, "shutdownTimeoutMs">): Promise<void> {
+function stopWorker(
+  worker: Worker,
+  limits: Pick<Limits, "shutdownTimeoutMs" | "drainDelayMs">,
+): Promise<void> {
   const { promise, resolve } = Promise.withResolvers<void>();
-  const timer = setTimeout(resolve, limits.shutdownTimeoutMs + STOP_GRACE_MS);
+  const timer = setTimeout(
+    resolve,
+    limits.drainDelayMs + limits.shutdownTimeoutMs + STOP_GRACE_MS,
+  );
   worker.onmessage = (event: MessageEvent<FromWorker>) => {
     if (event.data.kind === "stopped") resolve();
   };

@@ -14,13 +14,19 @@ import { UserError } from "./errors.ts";
 import { type Site, site, switchableSite } from "./gateway.ts";
 import { explainListenError } from "./listen_error.ts";
 import { consoleLogger, describeError, type Logger } from "./log.ts";
+import { type MetricsSnapshot, serverMetrics } from "./metrics.ts";
+import { parseCidrList } from "./net/cidr.ts";
+import { meteredLogger, recordSample, timeoutCounter } from "./server_metrics.ts";
 import { listen, type Server } from "./server.ts";
 import type { SiteRules } from "./site/types.ts";
+import type { TlsCertificate } from "./tls.ts";
 import type { FromWorker, ToWorker, WorkerConfig } from "./supervisor.ts";
 
 /** The parts of a worker's global scope used here. */
 interface WorkerScope {
   postMessage(message: FromWorker): void;
+  /** Ends the worker. */
+  close(): void;
   addEventListener(type: "message", listener: (event: MessageEvent<ToWorker>) => void): void;
   addEventListener(type: "error", listener: (event: ErrorEvent) => void): void;
   addEventListener(
@@ -42,8 +48,11 @@ export function listenOrExplain(
   config: WorkerConfig,
   { handler, shortcut, close }: Site,
   logger: Logger,
+  onTimeout?: (kind: "idle" | "body") => void,
 ): Server {
-  const { hostname, port, limits, tuning, reusePort } = config;
+  const { hostname, port, limits, tuning, reusePort, health } = config;
+  const cidrs = (text: string | null, flag: string) =>
+    text === null ? null : parseCidrList(text, flag);
   const onShutdown = close;
   try {
     return listen({
@@ -56,6 +65,11 @@ export function listenOrExplain(
       logger,
       reusePort,
       onShutdown,
+      health,
+      proxyProtocol: cidrs(config.proxyProtocol, "--proxy-protocol"),
+      trustProxy: cidrs(config.trustProxy, "--trust-proxy"),
+      onTimeout,
+      tls: config.tls,
     });
   } catch (error) {
     throw explainListenError(error, hostname, port);
@@ -69,17 +83,36 @@ export function listenOrExplain(
  */
 async function start(config: WorkerConfig): Promise<Running | FromWorker> {
   try {
-    const logger = consoleLogger({ quiet: config.quiet });
+    const metrics = serverMetrics();
+    const written = consoleLogger({
+      quiet: config.quiet,
+      format: config.logFormat,
+      requestIdHeader: config.requestIdHeader,
+    });
+    // Counted on the way; whether ids are sent, and the flush, stay the written log's.
+    const logger = { ...written, ...meteredLogger(written, metrics) };
     const app = config.app === null
       ? null
       : await loadApp(config.app, config.appName ?? config.app);
     const options = { logger, cache: config.tuning };
     const build = (rules: SiteRules) =>
-      site(app, config.root, options, config.content, config.dev, { rules });
+      site(app, config.root, options, config.content, config.dev, {
+        rules,
+        fields: config.fields,
+      });
     const served = switchableSite(build(config.rules));
     try {
-      const server = listenOrExplain(config, served.site, logger);
-      return { server, reload: (rules) => served.swap(build(rules)) };
+      const server = listenOrExplain(config, served.site, logger, timeoutCounter(metrics));
+      const snapshot = () => {
+        recordSample(metrics, {
+          connectionsOpen: server.connections,
+          connectionsTotal: server.accepted,
+          buffersInUse: server.buffersInUse,
+          cache: served.site.cacheSample?.() ?? null,
+        });
+        return metrics.registry.snapshot();
+      };
+      return { server, reload: (rules) => served.swap(build(rules)), snapshot };
     } catch (error) {
       served.site.close();
       throw error;
@@ -89,6 +122,16 @@ async function start(config: WorkerConfig): Promise<Running | FromWorker> {
       return { kind: "failed", message: error.message, exitCode: error.exitCode };
     }
     return { kind: "failed", message: `cannot start: ${describeError(error)}`, exitCode: 1 };
+  }
+}
+
+/** Serves new connections with a new certificate; what went wrong, in one line, when it could not. */
+async function certificateSet(running: Running | null, tls: TlsCertificate): Promise<FromWorker> {
+  try {
+    await running?.server.setCertificate(tls);
+    return { kind: "certificate-set", error: null };
+  } catch (error) {
+    return { kind: "certificate-set", error: describeError(error) };
   }
 }
 
@@ -116,6 +159,27 @@ interface Running {
   readonly server: Server;
   /** Serves new requests with new rules; requests in progress finish with the old ones. */
   readonly reload: (rules: SiteRules) => void;
+  /** The worker's metrics now. */
+  readonly snapshot: () => MetricsSnapshot;
+}
+
+/**
+ * Makes `Deno.exit()` and `close()`, which end a worker without a word to
+ * its parent, say so first: the supervisor then starts another in its place.
+ */
+function tellBeforeEnding(scope: WorkerScope): void {
+  const exit = Deno.exit.bind(Deno);
+  const close = scope.close.bind(scope);
+  Object.defineProperty(Deno, "exit", {
+    value: (code?: number): never => {
+      scope.postMessage({ kind: "exiting", code: code ?? 0 });
+      return exit(code);
+    },
+  });
+  scope.close = () => {
+    scope.postMessage({ kind: "exiting", code: null });
+    close();
+  };
 }
 
 /** Wires the worker to its supervisor. */
@@ -129,6 +193,7 @@ function main(scope: WorkerScope): void {
     event.preventDefault();
     console.error(`${SERVER_NAME}: uncaught exception: ${describeError(event.error)}`);
   });
+  tellBeforeEnding(scope);
 
   let running: Running | null = null;
   scope.addEventListener("message", async (event) => {
@@ -150,6 +215,10 @@ function main(scope: WorkerScope): void {
       }
     } else if (message.kind === "reload") {
       scope.postMessage(reloaded(running, message.rules));
+    } else if (message.kind === "certificate") {
+      scope.postMessage(await certificateSet(running, message.tls));
+    } else if (message.kind === "metrics" && running !== null) {
+      scope.postMessage({ kind: "metrics", snapshot: running.snapshot() });
     } else if (message.kind === "stop") {
       await running?.server.shutdown();
       scope.postMessage({ kind: "stopped" });

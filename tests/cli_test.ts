@@ -3,6 +3,7 @@
  * itself started from the command line is tested in `main/cli_test.ts`.
  */
 
+import { optionDefaults } from "../lib/options.ts";
 import { assert, assertEquals, assertThrows } from "./_deps.ts";
 import {
   type CliOptions,
@@ -42,6 +43,11 @@ Deno.test("parseCli() applies the documented defaults", () => {
       },
       workers: 1,
       config: null,
+      health: null,
+      admin: null,
+      proxyProtocol: null,
+      trustProxy: null,
+      https: optionDefaults("https"),
     },
   });
 });

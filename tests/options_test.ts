@@ -87,7 +87,7 @@ Deno.test("Limits, Tuning and CliOptions are the table's rows with their kinds' 
   const limits: Same<Limits, Record<(typeof LIMIT_KEYS)[number], number>> = true;
   const tuning: Same<Tuning, Record<(typeof TUNING_KEYS)[number], number>> = true;
   const serve: Same<
-    Omit<CliOptions, "rootGiven" | "limits" | "tuning" | "content" | "site">,
+    Omit<CliOptions, "rootGiven" | "limits" | "tuning" | "content" | "site" | "https">,
     {
       readonly root: string;
       readonly app: string | null;
@@ -98,6 +98,10 @@ Deno.test("Limits, Tuning and CliOptions are the table's rows with their kinds' 
       readonly dev: boolean;
       readonly devApp: boolean;
       readonly config: string | null;
+      readonly health: string | null;
+      readonly admin: string | null;
+      readonly proxyProtocol: string | null;
+      readonly trustProxy: string | null;
     }
   > = true;
   const site: Same<
@@ -246,8 +250,11 @@ Deno.test("parseCli() refuses values beyond each row's min and max", () => {
 Deno.test("parseCli() takes its defaults from the table", () => {
   const command = parseCli([], noEnv);
   assert(command.kind === "serve");
-  const { limits, tuning, content, site, rootGiven, ...serve } = command.options;
+  const { limits, tuning, content, site, https, rootGiven, ...serve } = command.options;
   assertEquals(rootGiven, false);
+  assertEquals(https.cert, OPTIONS.cert.default);
+  assertEquals(https.acmeDirectory, OPTIONS.acmeDirectory.default);
+  assertEquals(https.hstsMaxAge, OPTIONS.hstsMaxAge.default);
   assertEquals(site, {
     spa: OPTIONS.spa.default,
     spaPage: OPTIONS.spaPage.default,
@@ -268,6 +275,10 @@ Deno.test("parseCli() takes its defaults from the table", () => {
     dev: OPTIONS.dev.default,
     devApp: OPTIONS.devApp.default,
     config: OPTIONS.config.default,
+    health: OPTIONS.health.default,
+    admin: OPTIONS.admin.default,
+    proxyProtocol: OPTIONS.proxyProtocol.default,
+    trustProxy: OPTIONS.trustProxy.default,
   });
   assertEquals([DEFAULT_ROOT, DEFAULT_PORT, DEFAULT_HOST], ["www", 8000, "0.0.0.0"]);
 });

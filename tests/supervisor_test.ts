@@ -44,6 +44,11 @@ Deno.test("startWorkers() builds the workers' runtimes with the I/O batch asked 
     quiet: true,
     dev: null,
     rules: NO_RULES,
+    health: null,
+    proxyProtocol: null,
+    trustProxy: null,
+    tls: null,
+    fields: [],
   };
   try {
     const pool = await startWorkers(config, [WWW], 1, silentLogger);

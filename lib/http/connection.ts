@@ -82,6 +82,8 @@ export interface ConnectionOptions {
   shortcut?: Shortcut;
   /** Buffers for sending file bodies; without them files are sent as streams. */
   buffers?: BufferPool;
+  /** Told when the connection is closed because it stayed idle or a body stalled. */
+  onTimeout?: (kind: "idle" | "body") => void;
 }
 
 /** After an error response, input is read and dropped for at most this long ... */
@@ -154,7 +156,12 @@ class Http1Connection {
     };
     this.#fallbackHost = authority(conn.localAddr as Deno.NetAddr);
     this.#scanner = new HeadScanner(this.#limits);
-    this.#watchdog = new Watchdog(this.#limits.bodyTimeoutMs, () => closeQuietly(conn));
+    const timedOut = (kind: "idle" | "body") => {
+      // An idle connection closed for a shutdown did not time out.
+      if (!this.#closing.aborted) options.onTimeout?.(kind);
+      closeQuietly(conn);
+    };
+    this.#watchdog = new Watchdog(this.#limits.bodyTimeoutMs, () => timedOut("body"));
     const progressed = (n: number | null): number | null => {
       this.#watchdog.progress();
       return n;
@@ -163,7 +170,7 @@ class Http1Connection {
       // Reads count as progress only while a body read or a write waits.
       read: (p) => this.#watchdog.waiting ? conn.read(p).then(progressed) : conn.read(p),
     });
-    this.#idle = new IdleWait(this.#limits.idleTimeoutMs, this.#closing, () => closeQuietly(conn));
+    this.#idle = new IdleWait(this.#limits.idleTimeoutMs, this.#closing, () => timedOut("idle"));
     this.#sink = {
       write: (p) => {
         this.#responseBegun = true;
@@ -521,7 +528,12 @@ class DisconnectWatch {
   }
 }
 
-function closeQuietly(conn: Connection): void {
+/**
+ * Closes a connection that may already be closed.
+ *
+ * @param conn The connection.
+ */
+export function closeQuietly(conn: Connection): void {
   try {
     conn.close();
   } catch {

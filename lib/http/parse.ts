@@ -233,6 +233,9 @@ export const KNOWN_METHODS: ReadonlySet<string> = new Set([
   "PATCH",
 ]);
 
+/** The first byte of a TLS handshake record (RFC 8446 §5.1). */
+const TLS_HANDSHAKE = 0x16;
+
 // Byte classes, one table lookup per byte.
 const TOKEN = 1; // tchar (RFC 9110 §5.6.2)
 const TARGET = 2; // visible US-ASCII, allowed in a request-target
@@ -463,6 +466,10 @@ export class HeadScanner {
   #firstByte(b: number, pos: number): number {
     let next = S_START_LF;
     if (b !== CR) {
+      // 0x16 opens a TLS handshake record: a client speaking HTTPS to a plain port.
+      if (b === TLS_HANDSHAKE) {
+        throw new ParseError(400, "This port speaks plain HTTP: use http://, or the HTTPS port");
+      }
       if (!(CLASS[b] & TOKEN)) throw new ParseError(400, "Malformed request line");
       this.headStart = pos;
       next = S_METHOD;

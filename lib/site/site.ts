@@ -227,8 +227,14 @@ async function routed(
   return { request: rewritten, result: await parts.files.find(rewritten) };
 }
 
-/** The response headers this module may change (a copy when they are immutable). */
-function mutable(response: Response): Response {
+/**
+ * A response whose headers may be changed: the response itself, or a copy
+ * when its headers are immutable (`Response.redirect()`, a `fetch()` answer).
+ *
+ * @param response Any response.
+ * @returns One whose headers can be set.
+ */
+export function mutable(response: Response): Response {
   try {
     response.headers.delete("x-portico-unused");
     return response;

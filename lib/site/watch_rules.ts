@@ -41,6 +41,21 @@ export function watchRuleFiles(
     onError(error);
     return () => {};
   }
+  const ruleFile = (event: Deno.FsEvent) =>
+    event.paths.some((path) => RULE_FILES.includes(basename(path)));
+  return settle(watcher, ruleFile, onChange, onError);
+}
+
+/**
+ * Tells `onChange` once per burst of the watcher's events that `wanted`
+ * keeps, {@linkcode RULE_WATCH_SETTLE_MS} after the last of them.
+ */
+function settle(
+  watcher: Deno.FsWatcher,
+  wanted: (event: Deno.FsEvent) => boolean,
+  onChange: () => void,
+  onError: (error: unknown) => void,
+): () => void {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const told = () => {
     timer = undefined;
@@ -48,7 +63,7 @@ export function watchRuleFiles(
   };
   const pump = async () => {
     for await (const event of watcher) {
-      if (!event.paths.some((path) => RULE_FILES.includes(basename(path)))) continue;
+      if (!wanted(event)) continue;
       clearTimeout(timer);
       timer = setTimeout(told, RULE_WATCH_SETTLE_MS);
     }
@@ -62,4 +77,35 @@ export function watchRuleFiles(
       // Already closed.
     }
   };
+}
+
+/**
+ * Watches files (a certificate and its key) for any change, told once per
+ * burst of events.
+ *
+ * @param paths The files; none: nothing is watched.
+ * @param onChange Told once per burst of changes.
+ * @param onError Told once when they cannot be watched.
+ * @returns Stops watching.
+ *
+ * @example
+ * ```ts
+ * const stop = watchFiles(["cert.pem", "key.pem"], () => console.log("changed"), console.error);
+ * stop();
+ * ```
+ */
+export function watchFiles(
+  paths: readonly string[],
+  onChange: () => void,
+  onError: (error: unknown) => void,
+): () => void {
+  if (paths.length === 0) return () => {};
+  let watcher: Deno.FsWatcher;
+  try {
+    watcher = Deno.watchFs([...paths], { recursive: false });
+  } catch (error) {
+    onError(error);
+    return () => {};
+  }
+  return settle(watcher, () => true, onChange, onError);
 }

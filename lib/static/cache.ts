@@ -162,6 +162,8 @@ export class FileCache {
   #files = new Map<string, CachedFile>();
   #bytes = 0;
   #routes = new Map<string, Route>();
+  #hits = 0;
+  #misses = 0;
 
   /**
    * @param limits The largest file and the total kept.
@@ -193,6 +195,16 @@ export class FileCache {
     return this.#files.size;
   }
 
+  /** Lookups answered from memory (by path and version, or by a request path). */
+  get hits(): number {
+    return this.#hits;
+  }
+
+  /** Lookups by path and version that memory could not answer. */
+  get misses(): number {
+    return this.#misses;
+  }
+
   /** Whether a file of this size would be kept. */
   accepts(size: number): boolean {
     return size <= this.limits.cacheFileBytes && size <= this.limits.cacheBytes;
@@ -204,12 +216,17 @@ export class FileCache {
    */
   get(path: string, stat: FileStat): CachedFile | undefined {
     const file = this.#files.get(path);
-    if (file === undefined) return undefined;
+    if (file === undefined) {
+      this.#misses++;
+      return undefined;
+    }
     if (!sameVersion(file.stat, stat)) {
       this.#remove(file);
+      this.#misses++;
       return undefined;
     }
     this.#touch(file);
+    this.#hits++;
     return file;
   }
 
@@ -282,6 +299,7 @@ export class FileCache {
       return undefined;
     }
     this.#touch(file);
+    this.#hits++;
     return file;
   }
 
