@@ -792,7 +792,7 @@ function rulesTable(results: BenchResults): string[] {
 }
 
 /** The HTTPS table's columns. */
-const HTTPS_HEADER = ["Scenario", "Server", "Figure", "nginx", "÷ nginx", "Goal"] as const;
+const HTTPS_HEADER = ["Scenario", "Server", "Figure", "nginx's figure", "÷ nginx", "Goal"] as const;
 
 /** One row of the HTTPS table: a portico server in a scenario, against nginx. */
 function httpsRow(results: BenchResults, key: LoadKey, server: ServerKey): string[] {
@@ -838,7 +838,9 @@ function httpsTable(results: BenchResults): string[] {
     "P-256 leaf for 127.0.0.1 signed by a CA, both made with openssl for the run. Portico " +
     "with `--cert` and `--key` (TLS 1.2 and 1.3, Deno's rustls); nginx with `listen ... ssl` " +
     "and `ssl_protocols TLSv1.2 TLSv1.3`, otherwise its defaults. wrk (OpenSSL) does not " +
-    "verify the certificate. " +
+    "verify the certificate, and offers each new connection the session of its previous one: " +
+    "with `Connection: close`, a server that resumes sessions (both do, by default) does " +
+    "abbreviated handshakes. " +
     `**Goal: at least nginx's figure in each (≥ ${HTTPS_GOAL.toFixed(2)}×).**`,
     "",
     table(HTTPS_HEADER, rows),

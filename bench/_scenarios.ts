@@ -235,8 +235,9 @@ export const LOAD_SCENARIOS: Readonly<Record<LoadKey, LoadScenario>> = {
     rules: { redirects: 200, headerRules: 50, hitEveryPath: true },
     baseline: "rules0",
   }),
-  // Over TLS: keep-alive rates and throughput are the record layer's cost, and a new
-  // connection per request (`Connection: close`) is a full handshake each time.
+  // Over TLS: keep-alive rates and throughput are the record layer's cost; a new connection
+  // per request (`Connection: close`) is a handshake each time, abbreviated when the server
+  // resumes the session wrk offers (the one of its previous connection).
   "tls-12b": load("HTTPS 12 B", "/12b", "rps", { tls: true, servers: HTTPS_SERVERS }),
   "tls-4k": load("HTTPS 4 KiB", "/4k.html", "rps", { tls: true, servers: HTTPS_SERVERS }),
   "tls-100m": load("HTTPS 100 MiB", "/100m.bin", "gbps", {

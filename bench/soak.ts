@@ -377,6 +377,8 @@ async function main(args: readonly string[]): Promise<number> {
       corpus: root,
       prefix: root,
       checkout: REPO,
+      config: null,
+      tls: null,
     } as const;
     await Deno.writeTextFile(`${root}/12b`, "hello world\n"); // the file the start waits for
     server = await startServer(porticoLaunch(Deno.execPath(), plan), port);

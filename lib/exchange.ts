@@ -13,7 +13,9 @@ import type { ErrorHandler, Handler, ServeInfo } from "./handler.ts";
 import { errorResponse } from "./http/error_page.ts";
 import type { RequestHead } from "./http/parse.ts";
 import { rawPath, toRequest } from "./http/request.ts";
+import { forwardedClient } from "./forwarded.ts";
 import { clientAddress, type Logger } from "./log.ts";
+import { type CidrList, normaliseAddress } from "./net/cidr.ts";
 
 /** What every exchange on one connection shares. */
 export interface ExchangeContext {
@@ -31,6 +33,11 @@ export interface ExchangeContext {
    * no peer may, and every request gets an id of this server's.
    */
   readonly trustRequestId?: (peer: Deno.NetAddr) => boolean;
+  /**
+   * The proxies whose `Forwarded` and `X-Forwarded-*` fields name the
+   * client (and the scheme); none by default.
+   */
+  readonly trustProxy?: CidrList | null;
 }
 
 /** How much of a response reached the client, for the access log. */
@@ -74,7 +81,7 @@ export class Exchange {
     this.head = head;
     this.started = started;
     this.#context = context;
-    this.#info = new ExchangeInfo(context.remoteAddr, rawPath(head));
+    this.#info = new ExchangeInfo(clientOf(head, context), rawPath(head));
     this.requestId = requestIdOf(head, context);
   }
 
@@ -169,7 +176,7 @@ export class Exchange {
  * peer's), for a request that never became an {@linkcode Exchange}.
  */
 export function logAccess(
-  context: Pick<ExchangeContext, "logger" | "remoteAddr" | "trustRequestId">,
+  context: Pick<ExchangeContext, "logger" | "remoteAddr" | "trustRequestId" | "trustProxy">,
   head: RequestHead | null,
   delivery: Delivery,
   started: number,
@@ -177,7 +184,7 @@ export function logAccess(
   requestId: string = requestIdOf(head, context),
 ): void {
   context.logger.access({
-    remote: clientAddress(context.remoteAddr.hostname ?? "-"),
+    remote: clientAddress(clientOf(head, context).hostname ?? "-"),
     method: head?.method ?? "-",
     target: head?.target ?? "-",
     protocol: head === null ? "-" : PROTOCOLS[head.minor],
@@ -374,4 +381,57 @@ class ExchangeInfo implements ServeInfo {
     if (failure === null) this.#completed!.resolve();
     else this.#completed!.reject(failure);
   }
+}
+
+/**
+ * Whether a peer is one of the trusted proxies (for `X-Request-Id`).
+ *
+ * @param trusted The trusted proxies, or null.
+ * @returns The test, or undefined when no proxy is trusted.
+ */
+export function trustedPeer(
+  trusted: CidrList | null,
+): ((peer: Deno.NetAddr) => boolean) | undefined {
+  return trusted === null ? undefined : (peer) => trusted.contains(peer.hostname);
+}
+
+/**
+ * The client a request is for: the peer itself, or, when the peer is a
+ * trusted proxy that says so in `Forwarded` or `X-Forwarded-For`, the
+ * rightmost address that is not a trusted proxy (port 0: the fields seldom
+ * carry one).
+ *
+ * @param head The request head, or null.
+ * @param context The peer and the trusted proxies.
+ * @returns The client's address.
+ */
+export function clientOf(
+  head: RequestHead | null,
+  context: Pick<ExchangeContext, "remoteAddr" | "trustProxy">,
+): Deno.NetAddr {
+  const trusted = context.trustProxy ?? null;
+  const peer = context.remoteAddr;
+  if (trusted === null || head === null) return peer;
+  if (!head.has("forwarded") && !head.has("x-forwarded-for")) return peer;
+  const { address } = forwardedClient(peer.hostname, head, trusted);
+  if (address === normaliseAddress(peer.hostname)) return peer;
+  return { transport: "tcp", hostname: address, port: 0 };
+}
+
+/**
+ * The scheme a trusted proxy says the client used (`X-Forwarded-Proto`,
+ * `Forwarded: proto=`), or null to keep the connection's own.
+ *
+ * @param head The request head.
+ * @param context The peer and the trusted proxies.
+ * @returns `http`, `https`, or null.
+ */
+export function forwardedScheme(
+  head: RequestHead,
+  context: Pick<ExchangeContext, "remoteAddr" | "trustProxy">,
+): "http" | "https" | null {
+  const trusted = context.trustProxy ?? null;
+  if (trusted === null || !trusted.contains(context.remoteAddr.hostname)) return null;
+  if (!head.has("forwarded") && !head.has("x-forwarded-proto")) return null;
+  return forwardedClient(context.remoteAddr.hostname, head, trusted).proto;
 }

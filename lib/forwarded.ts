@@ -64,7 +64,7 @@ const TOKEN_SYMBOLS = "!#$%&'*+-.^_`|~";
  */
 export function forwardedClient(
   peer: string,
-  headers: Headers,
+  headers: Pick<Headers, "get">,
   trusted: CidrList | null,
 ): ForwardedClient {
   const self: ForwardedClient = { address: normaliseAddress(peer), proto: null };
@@ -101,7 +101,7 @@ function forwardedForHop(element: string): Hop {
 }
 
 /** The scheme in the rightmost `X-Forwarded-Proto` element, or null. */
-function rightmostProto(headers: Headers): ForwardedProto | null {
+function rightmostProto(headers: Pick<Headers, "get">): ForwardedProto | null {
   const value = headers.get("x-forwarded-proto");
   const elements = value === null ? [] : listElements(value);
   return elements.length === 0 ? null : protoOf(elements[elements.length - 1]);

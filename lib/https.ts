@@ -44,6 +44,23 @@ export function checkHttpsOptions(https: HttpsOptions): void {
   if (!tls && https.redirectHttp !== null) {
     throw new UserError("--redirect-http needs HTTPS: pass --cert and --key, or --acme");
   }
+  redirectPort(https);
+}
+
+/**
+ * The plain-HTTP port `--redirect-http` names, or null.
+ *
+ * @param https The options.
+ * @returns The port.
+ * @throws {UserError} For anything but a number from 0 to 65535.
+ */
+export function redirectPort(https: HttpsOptions): number | null {
+  const text = https.redirectHttp;
+  if (text === null) return null;
+  if (!/^[0-9]{1,5}$/.test(text) || Number(text) > 65535) {
+    throw new UserError(`--redirect-http must be a port from 0 to 65535, not "${text}"`);
+  }
+  return Number(text);
 }
 
 /**

@@ -18,6 +18,7 @@ import {
   type HttpsOptions,
   readCertificatePair,
   redirectHandler,
+  redirectPort,
   renewAcme,
 } from "./https.ts";
 import { explainListenError } from "./listen_error.ts";
@@ -81,7 +82,7 @@ export class HttpsService {
       service.#tls = await readCertificatePair(options.cert, options.key);
     } else if (acme !== null) {
       // The challenge is answered on the plain port, which must listen before the order.
-      service.#plain = service.#listenPlain(options.redirectHttp ?? ACME_HTTP_PORT);
+      service.#plain = service.#listenPlain(redirectPort(options) ?? ACME_HTTP_PORT);
       try {
         const obtained = await acmeCertificate(acme, (line) => console.log(line));
         service.#tls = { cert: obtained.certPem, key: obtained.keyPem };
@@ -125,9 +126,8 @@ export class HttpsService {
    */
   attach(pool: WorkerPool): void {
     this.#httpsPort = pool.addr.port;
-    if (this.#plain === null && this.#options.redirectHttp !== null) {
-      this.#plain = this.#listenPlain(this.#options.redirectHttp);
-    }
+    const plainPort = redirectPort(this.#options);
+    if (this.#plain === null && plainPort !== null) this.#plain = this.#listenPlain(plainPort);
     if (this.#acme !== null && this.tls !== null) {
       const acme = this.#acme;
       void this.#scheduleRenewal(acme, pool);

@@ -304,10 +304,9 @@ export const OPTIONS = {
   redirectHttp: {
     flag: "redirect-http",
     group: "https",
-    kind: "count",
+    kind: "string",
     default: null,
-    min: 0,
-    max: 65535,
+    needs: "a port",
     placeholder: "PORT",
     help: "Also listen for plain HTTP on PORT and answer every request with 308 to the same " +
       "path on HTTPS (ACME challenges are answered there)",
@@ -330,7 +329,7 @@ export const OPTIONS = {
     default: 31_536_000,
     min: 0,
     max: 63_072_000,
-    placeholder: "SECONDS",
+    placeholder: "N",
     help: "The max-age of --hsts, in seconds",
     meaning: "max-age of `--hsts`, in seconds",
   },
@@ -362,7 +361,8 @@ export const OPTIONS = {
     placeholder: "ADDR",
     help: "Serve Prometheus metrics at /metrics (and --health) on ADDR: a port on 127.0.0.1, " +
       "or HOST:PORT",
-    meaning: "metrics (`/metrics`) and health on another address: a port on 127.0.0.1, or `HOST:PORT`",
+    meaning:
+      "metrics (`/metrics`) and health on another address: a port on 127.0.0.1, or `HOST:PORT`",
   },
   /** The proxies whose connections begin with a PROXY protocol header, or null for none. */
   proxyProtocol: {

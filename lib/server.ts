@@ -230,6 +230,8 @@ class TcpServer implements Server {
       shortcut: this.#logger.requestIdHeader ? undefined : front.shortcut ?? undefined,
       buffers: new BufferPool(tuning.fileBufferBytes + HEAD_ROOM_BYTES, tuning.fileBuffers),
       onTimeout: options.onTimeout,
+      scheme: listening.tls === null ? "http" : "https",
+      trustProxy: options.trustProxy ?? null,
     };
     this.finished = this.#run();
   }

@@ -16,6 +16,7 @@ import {
   type ServerMetrics,
   statusClassIndex,
   TIMEOUT_KIND,
+  TLS_RESULT,
 } from "./metrics.ts";
 
 /** The states sampled for a snapshot. */
@@ -28,6 +29,8 @@ export interface ServerSample {
   readonly buffersInUse: number;
   /** The file cache's counts, or null without a cache. */
   readonly cache: CacheSample | null;
+  /** TLS handshakes completed and failed since the start (both 0 over plain HTTP). */
+  readonly handshakes?: { readonly ok: number; readonly failed: number };
 }
 
 /** What the file cache reports. */
@@ -56,6 +59,7 @@ export interface CacheSample {
  */
 export function meteredLogger(logger: Logger, metrics: ServerMetrics): Logger {
   return {
+    ...logger,
     access: (entry) => {
       if (entry.status >= 100 && entry.status <= 599) {
         metrics.requests.at(methodIndex(entry.method), statusClassIndex(entry.status)).inc();
@@ -96,6 +100,10 @@ export function recordSample(metrics: ServerMetrics, sample: ServerSample): void
   metrics.connectionsOpen.set(sample.connectionsOpen);
   catchUp(metrics.connectionsTotal, sample.connectionsTotal);
   metrics.buffersInUse.set(sample.buffersInUse);
+  if (sample.handshakes !== undefined) {
+    catchUp(metrics.tlsHandshakes.at(TLS_RESULT.ok), sample.handshakes.ok);
+    catchUp(metrics.tlsHandshakes.at(TLS_RESULT.failed), sample.handshakes.failed);
+  }
   if (sample.cache === null) return;
   catchUp(metrics.cacheHits, sample.cache.hits);
   catchUp(metrics.cacheMisses, sample.cache.misses);

@@ -149,7 +149,7 @@ export function setWorkerIoEvents(events: number): boolean {
  * ```
  */
 export function workerPermissions(
-  config: Pick<WorkerConfig, "hostname" | "port">,
+  config: Pick<WorkerConfig, "hostname" | "port"> & { readonly tls?: TlsCertificate | null },
   readable: readonly string[],
   ioEvents = true,
 ): WorkerPermissions {
@@ -166,14 +166,17 @@ export function workerPermissions(
 }
 
 /**
- * The one address a worker may listen on. With port 0 the system picks the
- * port, which cannot be named in advance: the host is allowed on any port
- * (a listener that replaces another, for a new certificate, binds the
- * picked port again).
+ * The one address a worker may listen on. Over HTTPS with port 0, the
+ * port the system picks cannot be named in advance, yet a listener that
+ * replaces another (for a new certificate) binds it again: the host is then
+ * allowed on any port.
  */
-function listenPermission(config: Pick<WorkerConfig, "hostname" | "port">): string {
+function listenPermission(
+  config: Pick<WorkerConfig, "hostname" | "port"> & { readonly tls?: TlsCertificate | null },
+): string {
   const address = authority({ transport: "tcp", hostname: config.hostname, port: config.port });
-  return config.port === 0 ? address.slice(0, address.lastIndexOf(":")) : address;
+  const anyPort = config.port === 0 && (config.tls ?? null) !== null;
+  return anyPort ? address.slice(0, address.lastIndexOf(":")) : address;
 }
 
 /** Workers serving one address. */

@@ -108,6 +108,7 @@ async function start(config: WorkerConfig): Promise<Running | FromWorker> {
           connectionsOpen: server.connections,
           connectionsTotal: server.accepted,
           buffersInUse: server.buffersInUse,
+          handshakes: server.handshakes,
           cache: served.site.cacheSample?.() ?? null,
         });
         return metrics.registry.snapshot();

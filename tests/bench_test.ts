@@ -6,24 +6,30 @@
  * number for ours, from wrk in the 12 B scenario and from the fairness
  * generator in the smoke form of the 1,000-connection fairness scenario, and
  * from wrk against portico started with 250 generated site rules (checked
- * to be in effect before the run). The smoke run needs wrk and
- * Node.js; without them that test is ignored and its name says why.
+ * to be in effect before the run), and from wrk over HTTPS. The run's
+ * certificate is checked to be one rustls serves and a client verifies, and
+ * the HTTPS table to hold ours ÷ nginx against the goal. The smoke run needs
+ * wrk, Node.js and openssl; without them that test is ignored and its name says why.
  * Nothing here depends on how fast the machine is.
  */
 
-import { assert, assertEquals, assertThrows } from "./_deps.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "./_deps.ts";
 import { htmlPage, scriptModule } from "../bench/_corpus.ts";
 import { type BenchOptions, parseOptions, UsageError } from "../bench/_options.ts";
 import { type BenchResults, formatReport } from "../bench/_report.ts";
 import { LOAD_SCENARIOS } from "../bench/_scenarios.ts";
 import {
+  nginxConfig,
   nginxGzip,
   placed,
+  type Plan,
+  porticoLaunch,
   porticoRules,
   RULE_HIT_FIELD,
   RULE_PROBE,
   which,
 } from "../bench/_servers.ts";
+import { getOverTls, makeCertificate } from "../bench/_tls.ts";
 import { compileRules } from "../lib/site/rule_table.ts";
 import { rulesFromJson } from "../lib/site/rules_json.ts";
 
@@ -68,6 +74,9 @@ const PARSED: ReadonlyArray<[string[], Partial<BenchOptions>]> = [
   [["--scenarios", "rules-hit,12b,rules200,rules0"], {
     scenarios: ["12b", "rules0", "rules200", "rules-hit"],
     out: null,
+  }],
+  [["--scenarios", "tls-close,12b,tls-100m,tls-4k,tls-12b"], {
+    scenarios: ["12b", "tls-12b", "tls-4k", "tls-100m", "tls-close"],
   }],
 ];
 
@@ -359,6 +368,138 @@ Deno.test("placed() pins with taskset, raises the descriptor limit with bash, an
   assert(both.args[1].includes("ulimit -n 65536") && both.args[1].includes('exec "$@"'));
 });
 
+/** One round of three HTTPS scenarios: ours and nginx, nginx failing with `Connection: close`. */
+function httpsResults(): BenchResults {
+  const run = (
+    scenario: "tls-12b" | "tls-100m" | "tls-close",
+    server: "ours" | "nginx",
+    requests: number,
+    bytes: number,
+  ) => ({
+    scenario,
+    server,
+    round: 1,
+    summary: {
+      requests,
+      bytes,
+      durationUs: 1_000_000,
+      p99Us: 1000,
+      errors: { connect: 0, read: 0, write: 0, status: 0, timeout: 0 },
+    },
+    cpuMs: null,
+    error: null,
+  });
+  return {
+    ...compressedResults(),
+    scenarios: ["tls-12b", "tls-100m", "tls-close"],
+    runs: [
+      run("tls-12b", "ours", 9_000, 9_000 * 200),
+      run("tls-12b", "nginx", 10_000, 10_000 * 200),
+      run("tls-100m", "ours", 20, 2e9),
+      run("tls-100m", "nginx", 10, 1e9),
+      run("tls-close", "ours", 1_000, 1_000 * 200),
+      { ...run("tls-close", "nginx", 0, 0), summary: null, error: "wrk failed" },
+    ],
+    encodings: [],
+    hashing: null,
+  };
+}
+
+Deno.test("formatReport() gives ours ÷ nginx in each HTTPS scenario against the goal of 1", () => {
+  const report = formatReport(httpsResults());
+  assert(report.includes("## HTTPS"), report);
+  assert(report.includes("**Goal: at least nginx's figure in each (≥ 1.00×).**"), report);
+  assertEquals(tableCell(report, "HTTPS 12 B (req/s)", "Figure"), "9,000");
+  assertEquals(tableCell(report, "HTTPS 12 B (req/s)", "nginx's figure"), "10,000");
+  assertEquals(tableCell(report, "HTTPS 12 B (req/s)", "÷ nginx"), "0.90×");
+  assertEquals(tableCell(report, "HTTPS 12 B (req/s)", "Goal"), "missed (≥ 1.00×)");
+  assertEquals(tableCell(report, "HTTPS 100 MiB (GB/s)", "÷ nginx"), "2.00×");
+  assertEquals(tableCell(report, "HTTPS 100 MiB (GB/s)", "Goal"), "met (≥ 1.00×)");
+  assertEquals(tableCell(report, "HTTPS Connection: close (req/s)", "nginx's figure"), "failed");
+  assertEquals(tableCell(report, "HTTPS Connection: close (req/s)", "Goal"), "— (≥ 1.00×)");
+  assert(report.includes("- HTTPS 12 B: `wrk -t1 -c50` GET /12b over HTTPS (only ours, nginx"));
+  assertEquals(formatReport(compressedResults()).includes("## HTTPS"), false);
+});
+
+Deno.test("porticoLaunch() and nginxConfig() serve HTTPS with the plan's certificate", () => {
+  const plain: Plan = {
+    key: "ours",
+    port: 8443,
+    workers: 1,
+    corpus: "/c",
+    prefix: "/p",
+    checkout: "/r",
+    config: null,
+    tls: null,
+  };
+  const tls = { ca: "/t/ca.pem", cert: "/t/cert.pem", key: "/t/key.pem" };
+  const args = porticoLaunch("deno", { ...plain, tls }).args;
+  assertEquals(args.slice(args.indexOf("--cert"), args.indexOf("--cert") + 4), [
+    "--cert",
+    "/t/cert.pem",
+    "--key",
+    "/t/key.pem",
+  ]);
+  assertEquals(porticoLaunch("deno", plain).args.includes("--cert"), false);
+  const config = nginxConfig({ ...plain, key: "nginx", tls }, "");
+  assert(config.includes("listen 127.0.0.1:8443 ssl;"), config);
+  assert(config.includes('ssl_certificate "/t/cert.pem";'), config);
+  assert(config.includes('ssl_certificate_key "/t/key.pem";'), config);
+  assert(config.includes("ssl_protocols TLSv1.2 TLSv1.3;"), config);
+  const plainConfig = nginxConfig({ ...plain, key: "nginx" }, "");
+  assert(plainConfig.includes("listen 127.0.0.1:8443;"), plainConfig);
+  assertEquals(plainConfig.includes("ssl"), false);
+});
+
+/** Serves one fixed 200 per TLS connection until the listener is closed. */
+async function answerOverTls(listener: Deno.TlsListener): Promise<void> {
+  const reply = new TextEncoder().encode("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+  for await (const conn of listener) {
+    try {
+      await conn.read(new Uint8Array(4096));
+      await conn.write(reply);
+    } catch {
+      // A client that refused the certificate closed its end.
+    } finally {
+      conn.close();
+    }
+  }
+}
+
+Deno.test({
+  name: "makeCertificate() makes a leaf rustls serves and getOverTls() verifies against its CA" +
+    (which("openssl") === null ? " (ignored: openssl is not installed)" : ""),
+  ignore: which("openssl") === null,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "portico_bench_tls_" });
+    const other = await Deno.makeTempDir({ prefix: "portico_bench_tls_" });
+    try {
+      const openssl = which("openssl") ?? "openssl";
+      const files = await makeCertificate(openssl, dir);
+      const stranger = await makeCertificate(openssl, other);
+      const listener = Deno.listenTls({
+        hostname: "127.0.0.1",
+        port: 0,
+        cert: await Deno.readTextFile(files.cert),
+        key: await Deno.readTextFile(files.key),
+      });
+      const served = answerOverTls(listener);
+      try {
+        const port = listener.addr.port;
+        assertEquals(await getOverTls(port, "/12b", await Deno.readTextFile(files.ca)), 200);
+        const strangerCa = await Deno.readTextFile(stranger.ca);
+        await assertRejects(() => getOverTls(port, "/12b", strangerCa));
+      } finally {
+        listener.close();
+        await served;
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+      await Deno.remove(other, { recursive: true });
+    }
+  },
+});
+
 /** Command lines that are mistakes, and a part of the message each gives. */
 const REJECTED: ReadonlyArray<[string[], string]> = [
   [["--base"], "--base needs a value"],
@@ -383,6 +524,8 @@ const SKIP_REASON = which("wrk") === null
   ? "wrk is not installed (apt-get install wrk), and --smoke does not install it"
   : which("node") === null
   ? "node is not installed: the fairness generator runs on Node.js"
+  : which("openssl") === null
+  ? "openssl is not installed: it makes the HTTPS scenario's certificate"
   : null;
 
 /** The cell in column `column` of the first row starting with `row`, in the table that has that column. */
@@ -401,8 +544,8 @@ function tableCell(markdown: string, row: string, column: string): string | null
 }
 
 Deno.test({
-  name: "bench.ts --smoke exits 0 and reports a positive req/s for ours from wrk, fairness " +
-    "and site rules" +
+  name: "bench.ts --smoke exits 0 and reports a positive req/s for ours from wrk, fairness, " +
+    "site rules and HTTPS" +
     (SKIP_REASON === null ? "" : ` (ignored: ${SKIP_REASON})`),
   ignore: SKIP_REASON !== null,
   async fn() {
@@ -415,7 +558,7 @@ Deno.test({
           BENCH,
           "--smoke",
           "--scenarios",
-          "12b,fair1000,rules200",
+          "12b,fair1000,rules200,tls-12b",
           "--out",
           `${dir}/smoke.md`,
         ],
@@ -433,6 +576,9 @@ Deno.test({
       // A rules run is recorded as failed unless the probe was redirected as the rules say.
       const rules = tableCell(report, "ours", "12 B 250 rules (req/s)");
       assert(Number(rules?.replaceAll(",", "")) > 0, `ours' rules cell is "${rules}"\n${report}`);
+      // Over HTTPS: the server answered a verified GET before wrk's run, or the run is recorded failed.
+      const https = tableCell(report, "ours", "HTTPS 12 B (req/s)");
+      assert(Number(https?.replaceAll(",", "")) > 0, `ours' HTTPS cell is "${https}"\n${report}`);
       const raw = JSON.parse(await Deno.readTextFile(`${dir}/smoke.json`));
       assertEquals(raw.servers, ["ours", "deno"]);
       const fair = tableCell(report, "ours", "req/s");

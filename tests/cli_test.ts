@@ -48,6 +48,8 @@ Deno.test("parseCli() applies the documented defaults", () => {
       proxyProtocol: null,
       trustProxy: null,
       https: optionDefaults("https"),
+      logFormat: "text",
+      requestIdHeader: false,
     },
   });
 });

@@ -45,6 +45,8 @@ const LIMIT_KEYS: (keyof Limits)[] = [
   "listenBacklog",
   "maxRequestsPerConnection",
   "shutdownTimeoutMs",
+  "handshakeTimeoutMs",
+  "drainDelayMs",
 ];
 const TUNING_KEYS: (keyof Tuning)[] = [
   "cacheBytes",
@@ -102,6 +104,8 @@ Deno.test("Limits, Tuning and CliOptions are the table's rows with their kinds' 
       readonly admin: string | null;
       readonly proxyProtocol: string | null;
       readonly trustProxy: string | null;
+      readonly logFormat: "text" | "combined" | "json";
+      readonly requestIdHeader: boolean;
     }
   > = true;
   const site: Same<
@@ -228,6 +232,8 @@ Deno.test("parseCli() sets the key each row names", () => {
       ? tuning
       : row.group === "content"
       ? content
+      : row.group === "https"
+      ? command.options.https
       : command.options;
     assertEquals((values as Record<string, unknown>)[row.key], value, `--${row.flag}`);
   }
@@ -279,6 +285,8 @@ Deno.test("parseCli() takes its defaults from the table", () => {
     admin: OPTIONS.admin.default,
     proxyProtocol: OPTIONS.proxyProtocol.default,
     trustProxy: OPTIONS.trustProxy.default,
+    logFormat: OPTIONS.logFormat.default,
+    requestIdHeader: OPTIONS.requestIdHeader.default,
   });
   assertEquals([DEFAULT_ROOT, DEFAULT_PORT, DEFAULT_HOST], ["www", 8000, "0.0.0.0"]);
 });

@@ -1,5 +1,5 @@
 import { silentLogger } from "../lib/log.ts";
-import { serverMetrics, TIMEOUT_KIND } from "../lib/metrics.ts";
+import { serverMetrics, TIMEOUT_KIND, TLS_RESULT } from "../lib/metrics.ts";
 import { meteredLogger, recordSample, timeoutCounter } from "../lib/server_metrics.ts";
 import { assertEquals } from "./_deps.ts";
 
@@ -47,7 +47,14 @@ Deno.test("timeoutCounter() counts idle and body timeouts by kind", () => {
 Deno.test("recordSample() sets gauges and moves counters up to totals, never down", () => {
   const metrics = serverMetrics();
   const cache = { hits: 7, misses: 2, bytes: 4096, entries: 3 };
-  recordSample(metrics, { connectionsOpen: 4, connectionsTotal: 10, buffersInUse: 1, cache });
+  const handshakes = { ok: 3, failed: 1 };
+  recordSample(metrics, {
+    connectionsOpen: 4,
+    connectionsTotal: 10,
+    buffersInUse: 1,
+    cache,
+    handshakes,
+  });
   recordSample(metrics, {
     connectionsOpen: 1,
     connectionsTotal: 9,
@@ -60,4 +67,6 @@ Deno.test("recordSample() sets gauges and moves counters up to totals, never dow
   assertEquals(metrics.cacheHits.value, 7);
   assertEquals(metrics.cacheMisses.value, 2);
   assertEquals([metrics.cacheBytes.value, metrics.cacheEntries.value], [4096, 3]);
+  assertEquals(metrics.tlsHandshakes.at(TLS_RESULT.ok).value, 3);
+  assertEquals(metrics.tlsHandshakes.at(TLS_RESULT.failed).value, 1);
 });

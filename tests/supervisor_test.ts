@@ -28,6 +28,9 @@ Deno.test("workerPermissions() grants reading the given paths, listening on one 
     import: false,
   });
   assertEquals(workerPermissions({ hostname: "::1", port: 0 }, []).net, ["[::1]:0"]);
+  // Over HTTPS with port 0, a new certificate's listener binds the picked port again.
+  const tls = { cert: "", key: "" };
+  assertEquals(workerPermissions({ hostname: "::1", port: 0, tls }, []).net, ["[::1]"]);
 });
 
 Deno.test("startWorkers() builds the workers' runtimes with the I/O batch asked for", async () => {

@@ -12,7 +12,14 @@
 
 import type { Limits } from "../config.ts";
 import { errorToResponse, HttpError, isDisconnect, ParseError } from "../errors.ts";
-import { Exchange, type ExchangeContext, logAccess } from "../exchange.ts";
+import {
+  Exchange,
+  type ExchangeContext,
+  forwardedScheme,
+  logAccess,
+  trustedPeer,
+} from "../exchange.ts";
+import type { CidrList } from "../net/cidr.ts";
 import type { ErrorHandler, Handler } from "../handler.ts";
 import type { Logger } from "../log.ts";
 import { Watchdog } from "../watchdog.ts";
@@ -84,6 +91,10 @@ export interface ConnectionOptions {
   buffers?: BufferPool;
   /** Told when the connection is closed because it stayed idle or a body stalled. */
   onTimeout?: (kind: "idle" | "body") => void;
+  /** The scheme of request URLs: `https` over TLS (default `http`). */
+  scheme?: "http" | "https";
+  /** The proxies whose forwarding fields name the client and the scheme; none by default. */
+  trustProxy?: CidrList | null;
 }
 
 /** After an error response, input is read and dropped for at most this long ... */
@@ -153,6 +164,8 @@ class Http1Connection {
       onError: options.onError,
       logger: options.logger,
       remoteAddr: conn.remoteAddr as Deno.NetAddr,
+      trustProxy: options.trustProxy ?? null,
+      trustRequestId: trustedPeer(options.trustProxy ?? null),
     };
     this.#fallbackHost = authority(conn.localAddr as Deno.NetAddr);
     this.#scanner = new HeadScanner(this.#limits);
@@ -308,7 +321,8 @@ class Http1Connection {
     if (head.framing.kind === "length" && head.framing.length > this.#limits.maxBodyBytes) {
       throw new ParseError(413, "Request body is larger than the limit");
     }
-    return requestUrl(head, "http", this.#fallbackHost);
+    const scheme = forwardedScheme(head, this.#context) ?? this.#options.scheme ?? "http";
+    return requestUrl(head, scheme, this.#fallbackHost);
   }
 
   /** Runs the handler, writes its response and finishes the request body. */

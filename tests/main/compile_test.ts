@@ -120,10 +120,28 @@ function permissionsOf(words: readonly string[]): Record<string, string[]> {
   return permissions;
 }
 
-/** The npm packages (`name@version`) lib/ imports by full specifier. */
+/**
+ * The npm packages (`name@version`) lib/ imports by full specifier, and
+ * what they depend on, as deno.lock records it.
+ */
 async function libPackages(): Promise<Set<string>> {
   const deps = await Deno.readTextFile(join(REPO, "lib", "deps.ts"));
-  return new Set([...deps.matchAll(/"npm:((?:@[^/"]+\/)?[^/@"]+@[^/"]+)/g)].map((m) => m[1]));
+  const direct = [...deps.matchAll(/"npm:((?:@[^/"]+\/)?[^/@"]+@[^/"]+)/g)].map((m) => m[1]);
+  const lock = JSON.parse(await Deno.readTextFile(join(REPO, "deno.lock")));
+  const npm: Record<string, { dependencies?: string[] }> = lock.npm ?? {};
+  // A dependency is written `name` when one version is locked, else `name@version`.
+  const resolve = (dependency: string) =>
+    dependency in npm
+      ? dependency
+      : Object.keys(npm).find((key) => key.slice(0, key.lastIndexOf("@")) === dependency);
+  const all = new Set<string>();
+  const visit = (name: string | undefined) => {
+    if (name === undefined || all.has(name)) return;
+    all.add(name);
+    for (const dependency of npm[name]?.dependencies ?? []) visit(resolve(dependency));
+  };
+  for (const name of direct) visit(resolve(name) ?? name);
+  return all;
 }
 
 /** Every file under `dir`, as paths relative to the repository with `/` separators. */
