@@ -8,7 +8,7 @@
  * @module
  */
 
-import { basename } from "../deps.ts";
+import { basename, dirname, resolve } from "../deps.ts";
 import { RULE_FILES } from "../static/options.ts";
 
 /** How long after the last event a change is told, in milliseconds. */
@@ -81,7 +81,10 @@ function settle(
 
 /**
  * Watches files (a certificate and its key) for any change, told once per
- * burst of events.
+ * burst of events. The folders that hold them are watched, not the files:
+ * a renewal tool replaces a file by rename, or points a symbolic link at a
+ * new one (certbot's `live/`), and a watch on the file itself would stay
+ * on what it replaced.
  *
  * @param paths The files; none: nothing is watched.
  * @param onChange Told once per burst of changes.
@@ -100,12 +103,15 @@ export function watchFiles(
   onError: (error: unknown) => void,
 ): () => void {
   if (paths.length === 0) return () => {};
+  const targets = new Set(paths.map((path) => resolve(path)));
+  const folders = [...new Set([...targets].map((path) => dirname(path)))];
   let watcher: Deno.FsWatcher;
   try {
-    watcher = Deno.watchFs([...paths], { recursive: false });
+    watcher = Deno.watchFs(folders, { recursive: false });
   } catch (error) {
     onError(error);
     return () => {};
   }
-  return settle(watcher, () => true, onChange, onError);
+  const watched = (event: Deno.FsEvent) => event.paths.some((path) => targets.has(resolve(path)));
+  return settle(watcher, watched, onChange, onError);
 }

@@ -1,4 +1,4 @@
-import { watchRuleFiles } from "../../lib/site/watch_rules.ts";
+import { watchFiles, watchRuleFiles } from "../../lib/site/watch_rules.ts";
 import { assert, assertEquals, join } from "../_deps.ts";
 import { deadline } from "../_helpers.ts";
 import { withTempDir } from "../static/_static.ts";
@@ -34,4 +34,26 @@ Deno.test("watchRuleFiles() reports a root it cannot watch and returns a stop th
   stop();
   assertEquals(errors.length, 1);
   assert(errors[0] instanceof Deno.errors.NotFound);
+});
+
+Deno.test("watchFiles() tells each time a watched file is replaced by rename", async () => {
+  await withTempDir({ "cert.pem": "one", "other.txt": "" }, async (dir) => {
+    let told = Promise.withResolvers<void>();
+    let count = 0;
+    const stop = watchFiles([join(dir, "cert.pem")], () => {
+      count++;
+      told.resolve();
+    }, (error) => told.reject(error));
+    try {
+      for (const round of [1, 2, 3]) {
+        await Deno.writeTextFile(join(dir, "cert.pem.new"), `version ${round}`);
+        await Deno.rename(join(dir, "cert.pem.new"), join(dir, "cert.pem"));
+        await deadline(told.promise, NOTICE_LIMIT_MS, `no notice for replacement ${round}`);
+        assertEquals(count, round);
+        told = Promise.withResolvers<void>();
+      }
+    } finally {
+      stop();
+    }
+  });
 });
