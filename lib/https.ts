@@ -182,7 +182,13 @@ export function redirectHandler(
     // A challenge path is never sent to HTTPS: a token not (or no longer) published is missing.
     if (url.pathname.startsWith(ACME_CHALLENGE_PREFIX)) return errorResponse(404);
     const host = request.headers.get("host");
-    if (host === null) return errorResponse(400, "A Host field is needed to redirect to HTTPS");
+    if (host === null || host === "") {
+      return errorResponse(400, "A Host field is needed to redirect to HTTPS");
+    }
+    // While the first certificate is obtained, the HTTPS port is not open yet.
+    if (httpsPort() === 0) {
+      return errorResponse(503, "HTTPS is starting", { "retry-after": "5" });
+    }
     const name = hostName(host);
     const port = httpsPort() === 443 ? "" : `:${httpsPort()}`;
     const location = `https://${name}${port}${url.pathname}${url.search}`;

@@ -10,6 +10,8 @@
 
 /** What a reload is made of. */
 export interface ReloadSteps<T> {
+  /** What is reloaded, for the report (default: the configuration and the rule files). */
+  readonly what?: string;
   /** Reads and checks the new configuration; throws with a one-line message when it cannot be used. */
   readonly read: () => Promise<T>;
   /** Switches to it; resolves with why it could not, or null. */
@@ -55,7 +57,7 @@ export function reloader<T>(steps: ReloadSteps<T>): () => Promise<boolean> {
       steps.report(`reload refused, the running configuration stays: ${refused}`, false);
       return false;
     }
-    steps.report("reloaded the configuration and the rule files", true);
+    steps.report(`reloaded ${steps.what ?? "the configuration and the rule files"}`, true);
     return true;
   };
   const reload = (): Promise<boolean> => {

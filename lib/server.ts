@@ -157,6 +157,11 @@ const ACCEPT_REPORT_INTERVAL_MS = 60_000;
  */
 export function listen(options: ListenOptions): Server {
   const tls = options.tls ?? null;
+  if (tls !== null && (options.proxyProtocol ?? null) !== null) {
+    throw new TypeError(
+      "proxyProtocol cannot go with tls: Deno cannot read the header before its TLS handshake",
+    );
+  }
   // A TLS listener shares its port when it can, so that a new certificate
   // can be put in place by a second listener before the first is closed.
   const listening: ListenerOptions = {

@@ -169,23 +169,15 @@ interface Serving {
   /** Prints the start-up lines. */
   readonly announce: () => void;
   /** Reads the configuration and the rule files again and switches to them. */
-  readonly reload: () => Promise<boolean>;
+  readonly reloadRules: () => Promise<boolean>;
+  /** Reads the certificate files again and switches to them (nothing without files). */
+  readonly reloadCertificate: () => Promise<boolean>;
   /** The root whose rule files are watched, or null. */
   readonly watched: string | null;
   /** The admin listener, or null. */
   readonly admin: Server | null;
   /** The HTTPS side: certificate files to watch, the plain listener to close. */
   readonly https: HttpsService;
-}
-
-/** Connects HTTPS to the started workers; when that fails, the workers are stopped. */
-function attachHttps(https: HttpsService, pool: WorkerPool): void {
-  try {
-    https.attach(pool);
-  } catch (error) {
-    pool.stop();
-    throw error;
-  }
 }
 
 /**
@@ -203,7 +195,6 @@ function startAdminFor(options: CliOptions, pool: WorkerPool, logger: Logger): S
       health: options.health,
     }, logger);
   } catch (error) {
-    pool.stop();
     throw explainListenError(error, address.hostname, address.port);
   }
 }
@@ -241,15 +232,22 @@ async function startServing(
     tls: https.tls,
     fields: https.fields,
   };
-  let pool: WorkerPool;
+  let pool: WorkerPool | null = null;
+  let admin: Server | null = null;
   try {
-    if (options.workers > 1 && options.port !== 0) ensurePortFree(options.hostname, options.port);
+    // Shared ports (several workers, or HTTPS, whose listener can be replaced) must not be
+    // shared with another program that happens to ask for the same.
+    const shared = options.workers > 1 || https.secure;
+    if (shared && options.port !== 0) ensurePortFree(options.hostname, options.port);
     pool = await startWorkers(config, await readablePaths(root, app), options.workers, logger);
-    attachHttps(https, pool);
+    https.attach(pool);
+    admin = options.admin === null ? null : startAdminFor(options, pool, logger);
   } catch (error) {
+    await pool?.stop();
     await https.close();
     throw error;
   }
+  const running = pool;
   const what = [options.app, root].filter((part) => part !== null).join(" with files from ");
   const workers = options.workers === 1 ? "" : ` (${options.workers} workers)`;
   const announce = () => {
@@ -265,18 +263,31 @@ async function startServing(
     for (const line of read.unsupported) console.error(`${SERVER_NAME}: ${line}`);
     warnIoEvents(pool.ioEventsPerTick, options.tuning.ioEventsPerTick);
   };
-  const admin = options.admin === null ? null : startAdminFor(options, pool, logger);
   const reported = new Set(read.unsupported);
-  const reload = reloader({
-    read: async () => ({
-      rules: await rereadRules(args, root, reported),
-      tls: await https.reread(),
-    }),
-    apply: async ({ rules, tls }) =>
-      await pool.reload(rules) ?? (tls === null ? null : await pool.setCertificate(tls)),
-    report: (line, ok) => (ok ? console.log : console.error)(`${SERVER_NAME}: ${line}`),
+  const report = (line: string, ok: boolean) =>
+    (ok ? console.log : console.error)(`${SERVER_NAME}: ${line}`);
+  // The rules and the certificate are read and switched apart, so that a mistake in
+  // one never keeps the other from being renewed.
+  const reloadRules = reloader({
+    read: () => rereadRules(args, root, reported),
+    apply: (rules) => running.reload(rules),
+    report,
   });
-  return { pool, announce, reload, watched: root, admin, https };
+  const reloadCertificate = reloader({
+    what: "the certificate",
+    read: () => https.reread(),
+    apply: async (tls) => tls === null ? null : await running.setCertificate(tls),
+    report,
+  });
+  return {
+    pool: running,
+    announce,
+    reloadRules,
+    reloadCertificate,
+    watched: root,
+    admin,
+    https,
+  };
 }
 
 /** Refuses options that do not go together. */
@@ -389,7 +400,7 @@ function warnIoEvents(seen: string | null, wanted: number): void {
  * @returns The exit code.
  */
 async function serveUntilSignalled(
-  { pool, announce, reload, watched, admin, https }: Serving,
+  { pool, announce, reloadRules, reloadCertificate, watched, admin, https }: Serving,
 ): Promise<number> {
   let signals = 0;
   const stop = () => {
@@ -399,14 +410,29 @@ async function serveUntilSignalled(
     }
     pool.stop();
   };
-  const hangUp = () => void reload();
+  const hangUp = () => {
+    void reloadRules();
+    if (https.files.length > 0) void reloadCertificate();
+  };
   const listeners: Array<[Deno.Signal, () => void]> = Deno.build.os === "windows"
     ? [["SIGINT", stop]]
     : [["SIGINT", stop], ["SIGTERM", stop], ["SIGHUP", hangUp]];
   for (const [name, listener] of listeners) Deno.addSignalListener(name, listener);
   // A root that cannot be watched (a compiled binary's own files) is reloaded by signal only.
-  const unwatchRules = watched === null ? () => {} : watchRuleFiles(watched, hangUp, () => {});
-  const unwatchCertificate = watchFiles(https.files, hangUp, () => {});
+  const unwatchRules = watched === null
+    ? () => {}
+    : watchRuleFiles(watched, () => void reloadRules(), () => {});
+  const unwatchCertificate = watchFiles(
+    https.files,
+    () => void reloadCertificate(),
+    (error) =>
+      console.error(
+        `${SERVER_NAME}: warning: the certificate files cannot be watched (${
+          describeError(error)
+        }); ` +
+          "send SIGHUP after renewing them",
+      ),
+  );
   const unwatch = () => {
     unwatchRules();
     unwatchCertificate();

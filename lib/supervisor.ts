@@ -258,6 +258,10 @@ class Pool implements WorkerPool {
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
   #rules: SiteRules;
   #tls: TlsCertificate | null;
+  /** Each slot's last metrics, for a scrape the worker does not answer in time. */
+  readonly #lastSnapshots: (MetricsSnapshot | null)[];
+  /** The counters of workers that died, so that totals never go back. */
+  readonly #retired: MetricsSnapshot[] = [];
   #stopping = false;
   #stopped: Promise<void> | null = null;
 
@@ -271,6 +275,7 @@ class Pool implements WorkerPool {
     this.#config = config;
     this.#readable = readable;
     this.#slots = new Array(count).fill(null);
+    this.#lastSnapshots = new Array(count).fill(null);
     this.#logger = logger;
     this.#policy = new RestartPolicy(restarts);
     this.#rules = config.rules;
@@ -309,28 +314,37 @@ class Pool implements WorkerPool {
   }
 
   async setCertificate(tls: TlsCertificate): Promise<string | null> {
-    this.#tls = tls;
+    // The same pair again (a reload that did not renew it): no listener is replaced.
+    if (this.#tls !== null && this.#tls.cert === tls.cert && this.#tls.key === tls.key) return null;
     const gone = this.finished.then(() => "the server is stopping");
     const answers = this.#slots.filter((worker) => worker !== null)
       .map((worker) => Promise.race([certificateSet(worker, tls), gone]));
-    return (await Promise.all(answers)).find((error) => error !== null) ?? null;
+    const refused = (await Promise.all(answers)).find((error) => error !== null) ?? null;
+    // A worker started from now on gets what the running ones serve.
+    if (refused === null) this.#tls = tls;
+    return refused;
   }
 
   async metrics(): Promise<MetricsSnapshot> {
     const own = serverMetrics();
     own.workerRestarts.inc(this.restarts);
-    const running = this.#slots.filter((worker) => worker !== null);
-    const answers = await Promise.all(running.map((worker) => workerMetrics(worker)));
+    const answers = await Promise.all(this.#slots.map(async (worker, slot) => {
+      const snapshot = worker === null ? null : await workerMetrics(worker);
+      // A worker that does not answer counts with what it said last.
+      if (snapshot !== null) this.#lastSnapshots[slot] = snapshot;
+      return this.#lastSnapshots[slot];
+    }));
     const snapshots = answers.filter((snapshot) => snapshot !== null);
-    return mergeSnapshots([own.registry.snapshot(), ...snapshots]);
+    return mergeSnapshots([own.registry.snapshot(), ...this.#retired, ...snapshots]);
   }
 
   async reload(rules: SiteRules): Promise<string | null> {
-    this.#rules = rules;
     const gone = this.finished.then(() => "the server is stopping");
     const answers = this.#slots.filter((worker) => worker !== null)
       .map((worker) => Promise.race([reloadWorker(worker, rules), gone]));
-    return (await Promise.all(answers)).find((error) => error !== null) ?? null;
+    const refused = (await Promise.all(answers)).find((error) => error !== null) ?? null;
+    if (refused === null) this.#rules = rules;
+    return refused;
   }
 
   /** Starts the worker of a slot and waits until it listens. */
@@ -368,6 +382,9 @@ class Pool implements WorkerPool {
     if (this.#stopping || this.#slots[slot] !== worker) return;
     worker.terminate();
     this.#slots[slot] = null;
+    const last = this.#lastSnapshots[slot];
+    if (last !== null) this.#retired.push(countersOf(last));
+    this.#lastSnapshots[slot] = null;
     const decision = this.#policy.died(performance.now());
     if (decision.kind === "give-up") {
       this.#logger.error(
@@ -400,6 +417,11 @@ class Pool implements WorkerPool {
       if (worker !== null) this.#died(slot, worker, `cannot start again: ${reason}`);
     }
   }
+}
+
+/** A snapshot's counters and histograms, without the gauges a dead worker no longer holds. */
+function countersOf(snapshot: MetricsSnapshot): MetricsSnapshot {
+  return { ...snapshot, families: snapshot.families.filter((family) => family.kind !== "gauge") };
 }
 
 /** How a worker that ended itself is described. */

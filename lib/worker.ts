@@ -128,8 +128,9 @@ async function start(config: WorkerConfig): Promise<Running | FromWorker> {
 
 /** Serves new connections with a new certificate; what went wrong, in one line, when it could not. */
 async function certificateSet(running: Running | null, tls: TlsCertificate): Promise<FromWorker> {
+  if (running === null) return { kind: "certificate-set", error: "the worker did not start" };
   try {
-    await running?.server.setCertificate(tls);
+    await running.server.setCertificate(tls);
     return { kind: "certificate-set", error: null };
   } catch (error) {
     return { kind: "certificate-set", error: describeError(error) };
@@ -138,8 +139,9 @@ async function certificateSet(running: Running | null, tls: TlsCertificate): Pro
 
 /** Switches to new rules; what went wrong, in one line, when it could not. */
 function reloaded(running: Running | null, rules: SiteRules): FromWorker {
+  if (running === null) return { kind: "reloaded", error: "the worker did not start" };
   try {
-    running?.reload(rules);
+    running.reload(rules);
     return { kind: "reloaded", error: null };
   } catch (error) {
     return { kind: "reloaded", error: describeError(error) };
@@ -197,10 +199,14 @@ function main(scope: WorkerScope): void {
   tellBeforeEnding(scope);
 
   let running: Running | null = null;
+  // New rules or a certificate that arrive while the worker starts wait for
+  // the start, so that they are applied rather than answered for nothing.
+  const started = Promise.withResolvers<Running | null>();
   scope.addEventListener("message", async (event) => {
     const message = event.data;
     if (message.kind === "start" && running === null) {
       const result = await start(message.config);
+      started.resolve("server" in result ? result : null);
       if ("server" in result) {
         running = result;
         scope.postMessage(
@@ -215,9 +221,9 @@ function main(scope: WorkerScope): void {
         scope.postMessage(result);
       }
     } else if (message.kind === "reload") {
-      scope.postMessage(reloaded(running, message.rules));
+      scope.postMessage(reloaded(await started.promise, message.rules));
     } else if (message.kind === "certificate") {
-      scope.postMessage(await certificateSet(running, message.tls));
+      scope.postMessage(await certificateSet(await started.promise, message.tls));
     } else if (message.kind === "metrics" && running !== null) {
       scope.postMessage({ kind: "metrics", snapshot: running.snapshot() });
     } else if (message.kind === "stop") {

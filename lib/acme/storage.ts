@@ -152,6 +152,9 @@ export function certificatePaths(folder: string, domains: readonly string[]): Ce
  * ```
  */
 export async function ensurePrivateFolder(path: string): Promise<void> {
+  // A folder the user already had keeps its mode; one made here is private.
+  const existed = await Deno.stat(path).then((info) => info.isDirectory, () => false);
+  if (existed) return;
   await Deno.mkdir(path, { recursive: true, mode: FOLDER_MODE });
   if (Deno.build.os !== "windows") await Deno.chmod(path, FOLDER_MODE);
 }

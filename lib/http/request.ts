@@ -36,7 +36,9 @@ export function requestUrl(head: RequestHead, scheme: string, fallbackHost: stri
       }
     } else {
       const path = head.form === "asterisk" ? "/" : head.target;
-      url = new URL(`${scheme}://${head.host ?? fallbackHost}${path}`);
+      // An empty Host (allowed when the target has no authority) names no host either.
+      const host = head.host === null || head.host === "" ? fallbackHost : head.host;
+      url = new URL(`${scheme}://${host}${path}`);
     }
   } catch (error) {
     if (error instanceof ParseError) throw error;

@@ -186,7 +186,7 @@ Deno.test("main.ts picks up a renewed certificate from disk while a 100 MiB down
           await Deno.rename(files.key + ".new", files.key);
           await Deno.writeTextFile(files.cert + ".new", second.cert);
           await Deno.rename(files.cert + ".new", files.cert);
-          await program.waitFor(/reloaded the configuration and the rule files/);
+          await program.waitFor(/reloaded the certificate/);
           const fresh = await httpsGet(port, "/", second.ca);
           assertEquals(fresh.status, 200, "a new connection is served with the new certificate");
           assertEquals(await checkedLength(reader), DOWNLOAD_BYTES);
@@ -223,6 +223,45 @@ Deno.test("main.ts refuses certificate files it cannot use in one line, and warn
       ["--root", dir, "--cert", expiredFiles.cert, "--key", expiredFiles.key],
       async (_port, program) => {
         await program.waitForError(/warning: the certificate expired on /);
+      },
+    );
+  });
+});
+
+Deno.test("main.ts refuses HTTPS on a port another server holds, rather than share it", async () => {
+  const certificates = await makeCertificates();
+  await withTempDir({ "index.html": "x" }, async (dir) => {
+    const files = await writeCertificates(dir, certificates);
+    await withHttpsMain(["--root", dir, "--cert", files.cert, "--key", files.key], async (port) => {
+      const second = await runMain([
+        "--host",
+        "127.0.0.1",
+        "--port",
+        String(port),
+        "--cert",
+        files.cert,
+        "--key",
+        files.key,
+      ]);
+      assertUsageError(second, String(port));
+    });
+  });
+});
+
+Deno.test("main.ts refuses a broken new certificate pair in one line and keeps serving the old one", async () => {
+  const [first, other] = [await makeCertificates(), await makeCertificates({ serial: "0c" })];
+  await withTempDir({ "index.html": "kept" }, async (dir) => {
+    const files = await writeCertificates(dir, first);
+    await withHttpsMain(
+      ["--root", dir, "--cert", files.cert, "--key", files.key],
+      async (port, program) => {
+        // A new chain whose key never comes: the pair does not match.
+        await Deno.writeTextFile(files.cert + ".new", other.cert);
+        await Deno.rename(files.cert + ".new", files.cert);
+        const [line] = await program.waitForError(/reload refused.*\n/);
+        assertStringIncludes(line, "is not the key of the certificate");
+        const page = await httpsGet(port, "/", first.ca);
+        assertEquals([page.status, page.text], [200, "kept"]);
       },
     );
   });

@@ -4,7 +4,9 @@
  * serving; one that keeps dying ends the program with exit code 1.
  */
 
-import { assertEquals, assertStringIncludes, join } from "../_deps.ts";
+import { assert, assertEquals, assertStringIncludes, join } from "../_deps.ts";
+import { parsePrometheus, sampleValue } from "../_prometheus.ts";
+import { withTempDir } from "../static/_static.ts";
 import { REPO } from "./_process.ts";
 import { startMain, withMain } from "./_main.ts";
 
@@ -59,4 +61,36 @@ Deno.test("main.ts ends with exit code 1 when a worker keeps dying", async () =>
   } finally {
     await main.stop("SIGKILL");
   }
+});
+
+Deno.test("main.ts starts a worker again with the rules in force, and its totals never go back", async () => {
+  await withTempDir({ "index.html": "<p>hi</p>\n" }, async (dir) => {
+    const config = join(dir, "portico.json");
+    const rules = (version: string) =>
+      JSON.stringify({ rules: [{ path: "/*", headers: { set: { "x-version": version } } }] });
+    await Deno.writeTextFile(config, rules("1"));
+    const args = ["--app", CRASH_APP, "--root", dir, "--config", config, "--admin", "127.0.0.1:0"];
+    await withMain(args, async (main) => {
+      const [, admin] = /metrics: (http:\/\/\S+\/metrics)/.exec(
+        await main.waitFor(/metrics: http:\/\/\S+\/metrics/),
+      )!;
+      const total = async () => {
+        const text = await (await fetch(admin)).text();
+        return sampleValue(parsePrometheus(text), "portico_connections_total") ?? -1;
+      };
+      for (let i = 0; i < 4; i++) await ask(main.url + `n${i}`);
+      const before = await total();
+      assert(before >= 4, `connections_total ${before} after four requests`);
+      await Deno.writeTextFile(config, rules("2"));
+      main.child.kill("SIGHUP");
+      await main.waitFor(/reloaded the configuration and the rule files/);
+      await ask(main.url + "exit");
+      await main.waitForError(/worker 1 started again/);
+      const response = await fetch(main.url + "after", { headers: { connection: "close" } });
+      await response.body?.cancel();
+      assertEquals(response.headers.get("x-version"), "2", "the new worker has the reloaded rules");
+      const after = await total();
+      assert(after >= before, `connections_total went from ${before} to ${after}`);
+    });
+  });
 });
