@@ -26,7 +26,7 @@ import { RuleError, type SiteRules } from "./site/types.ts";
 import { watchFiles, watchRuleFiles } from "./site/watch_rules.ts";
 import { checkHttpsOptions } from "./https.ts";
 import { HttpsService } from "./https_service.ts";
-import { startWorkers, type WorkerPool } from "./supervisor.ts";
+import { startWorkers, type WorkerConfig, type WorkerPool } from "./supervisor.ts";
 
 /** The site bundled next to the program (in a checkout, or inside a compiled binary). */
 const BUNDLED_ROOT = fromFileUrl(new URL("../www", import.meta.url));
@@ -212,7 +212,7 @@ async function startServing(
   const read = await siteRulesOf(root, settings, options.site);
   const logger = consoleLogger({ quiet: options.quiet });
   const https = await HttpsService.start(options.https, options.hostname, ENVIRONMENT, logger);
-  const config = {
+  const config: Omit<WorkerConfig, "reusePort"> = {
     root,
     app,
     appName: options.app,
@@ -263,31 +263,36 @@ async function startServing(
     for (const line of read.unsupported) console.error(`${SERVER_NAME}: ${line}`);
     warnIoEvents(pool.ioEventsPerTick, options.tuning.ioEventsPerTick);
   };
-  const reported = new Set(read.unsupported);
+  const reloads = reloadersFor(args, root, new Set(read.unsupported), running, https);
+  return { pool: running, announce, ...reloads, watched: root, admin, https };
+}
+
+/**
+ * The two reloads: the rules (the configuration and the rule files) and the
+ * certificate, read and switched apart, so that a mistake in one never
+ * keeps the other from being renewed.
+ */
+function reloadersFor(
+  args: readonly string[],
+  root: string | null,
+  reported: Set<string>,
+  pool: WorkerPool,
+  https: HttpsService,
+): Pick<Serving, "reloadRules" | "reloadCertificate"> {
   const report = (line: string, ok: boolean) =>
     (ok ? console.log : console.error)(`${SERVER_NAME}: ${line}`);
-  // The rules and the certificate are read and switched apart, so that a mistake in
-  // one never keeps the other from being renewed.
   const reloadRules = reloader({
     read: () => rereadRules(args, root, reported),
-    apply: (rules) => running.reload(rules),
+    apply: (rules) => pool.reload(rules),
     report,
   });
   const reloadCertificate = reloader({
     what: "the certificate",
     read: () => https.reread(),
-    apply: async (tls) => tls === null ? null : await running.setCertificate(tls),
+    apply: async (tls) => tls === null ? null : await pool.setCertificate(tls),
     report,
   });
-  return {
-    pool: running,
-    announce,
-    reloadRules,
-    reloadCertificate,
-    watched: root,
-    admin,
-    https,
-  };
+  return { reloadRules, reloadCertificate };
 }
 
 /** Refuses options that do not go together. */
