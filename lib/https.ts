@@ -16,6 +16,7 @@ import { renewalTime, retryDelay } from "./acme/renewal.ts";
 import { defaultAcmeDir } from "./acme/storage.ts";
 import type { GroupValues } from "./options.ts";
 import { UserError } from "./errors.ts";
+import { firstLine } from "./log.ts";
 import type { Handler } from "./handler.ts";
 import { errorResponse } from "./http/error_page.ts";
 import type { TlsCertificate } from "./tls.ts";
@@ -131,11 +132,6 @@ export async function readCertificatePair(
     );
   }
   return pair;
-}
-
-/** The first line of a text. */
-function firstLine(text: string): string {
-  return text.split("\n")[0];
 }
 
 /**

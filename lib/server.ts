@@ -27,11 +27,11 @@ import {
 import { proxiedConnection } from "./http/proxied.ts";
 import { ProxyHeaderError } from "./http/proxy_protocol.ts";
 import type { CidrList } from "./net/cidr.ts";
+import { FailureReport } from "./failure_report.ts";
 import { withHealth } from "./health.ts";
 import {
   canSharePorts,
   completeHandshake,
-  HandshakeFailures,
   type ListenerOptions,
   openListener,
   type TlsCertificate,
@@ -180,7 +180,7 @@ class TcpServer implements Server {
   readonly finished: Promise<void>;
   #listener: Deno.Listener;
   readonly #listening: ListenerOptions;
-  readonly #handshakeFailures: HandshakeFailures;
+  readonly #handshakeFailures: FailureReport;
   #handshakesOk = 0;
   /** The listener an accept waits on now, and when that accept ends. */
   #accepting: Deno.Listener | null = null;
@@ -203,7 +203,7 @@ class TcpServer implements Server {
   #accepted = 0;
   readonly #clock: Clock;
   readonly #proxies: CidrList | null;
-  readonly #proxyFailures: ProxyFailures;
+  readonly #proxyFailures: FailureReport;
 
   constructor(listener: Deno.Listener, listening: ListenerOptions, options: ListenOptions) {
     this.addr = listener.addr as Deno.NetAddr;
@@ -221,8 +221,16 @@ class TcpServer implements Server {
     this.#limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.#logger = options.logger ?? silentLogger;
     this.#failures = new AcceptFailures(this.#logger);
-    this.#proxyFailures = new ProxyFailures(this.#logger, this.#clock);
-    this.#handshakeFailures = new HandshakeFailures(this.#logger, this.#clock);
+    this.#proxyFailures = new FailureReport(
+      this.#logger,
+      this.#clock,
+      (n) => `closed ${n} connection${plural(n)} from trusted proxies without a valid PROXY header`,
+    );
+    this.#handshakeFailures = new FailureReport(
+      this.#logger,
+      this.#clock,
+      (n) => `${n} TLS handshake${plural(n)} failed`,
+    );
     this.#onShutdown = options.onShutdown ?? (() => {});
     const tuning: Tuning = { ...DEFAULT_TUNING, ...options.tuning };
     this.#connectionOptions = {
@@ -465,35 +473,7 @@ class AcceptFailures {
   }
 }
 
-/** How often connections closed for a missing or bad PROXY header are reported. */
-const PROXY_REPORT_INTERVAL_MS = 60_000;
-
-/**
- * Connections from trusted proxies closed for a missing or bad PROXY
- * header: counted, and reported at most once a minute with the last reason,
- * not once per client.
- */
-class ProxyFailures {
-  readonly #logger: Logger;
-  readonly #clock: Clock;
-  #lastReport = -Infinity;
-  #unreported = 0;
-
-  constructor(logger: Logger, clock: Clock) {
-    this.#logger = logger;
-    this.#clock = clock;
-  }
-
-  failed(reason: string): void {
-    this.#unreported++;
-    const now = this.#clock.now();
-    if (now - this.#lastReport < PROXY_REPORT_INTERVAL_MS) return;
-    const n = this.#unreported;
-    this.#logger.error(
-      `closed ${n} connection${n === 1 ? "" : "s"} from trusted proxies without a valid PROXY ` +
-        `header (last: ${reason})`,
-    );
-    this.#lastReport = now;
-    this.#unreported = 0;
-  }
+/** The plural ending for a count. */
+function plural(n: number): string {
+  return n === 1 ? "" : "s";
 }

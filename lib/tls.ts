@@ -14,7 +14,7 @@
  * @module
  */
 
-import type { Logger } from "./log.ts";
+import { closeQuietly } from "./http/connection.ts";
 import type { Clock } from "./watchdog.ts";
 
 /** A certificate chain and its private key, as PEM text. */
@@ -111,55 +111,5 @@ export async function completeHandshake(
     return error instanceof Error ? error.message.split("\n")[0] : String(error);
   } finally {
     clock.clearTimer(timer);
-  }
-}
-
-/** Closes a connection that may already be closed. */
-function closeQuietly(conn: Deno.Conn): void {
-  try {
-    conn.close();
-  } catch {
-    // Already closed.
-  }
-}
-
-/** How often failed handshakes are reported. */
-export const HANDSHAKE_REPORT_INTERVAL_MS = 60_000;
-
-/**
- * Failed handshakes, counted and reported at most once a minute with the
- * last reason (scanners and plain-HTTP clients would otherwise fill the log).
- */
-export class HandshakeFailures {
-  readonly #logger: Logger;
-  readonly #clock: Clock;
-  #lastReport = -Infinity;
-  #unreported = 0;
-  /** Failed handshakes since the start. */
-  total = 0;
-
-  /**
-   * @param logger Where the report goes.
-   * @param clock Times the reports.
-   */
-  constructor(logger: Logger, clock: Clock) {
-    this.#logger = logger;
-    this.#clock = clock;
-  }
-
-  /**
-   * Counts a failure, and reports when the last report is a minute old.
-   *
-   * @param reason Why the handshake failed.
-   */
-  failed(reason: string): void {
-    this.total++;
-    this.#unreported++;
-    const now = this.#clock.now();
-    if (now - this.#lastReport < HANDSHAKE_REPORT_INTERVAL_MS) return;
-    const n = this.#unreported;
-    this.#logger.error(`${n} TLS handshake${n === 1 ? "" : "s"} failed (last: ${reason})`);
-    this.#lastReport = now;
-    this.#unreported = 0;
   }
 }

@@ -18,3 +18,20 @@ export const CHROMIUM_ARGS: readonly string[] = [
   "--disable-component-update",
   "--disable-sync",
 ];
+
+/** Why tests that need Chromium are ignored, or null when it is installed. */
+export const NO_CHROMIUM: string | null =
+  await Deno.stat(CHROMIUM).then((info) => info.isFile, () => false)
+    ? null
+    : `${CHROMIUM} is not installed`;
+
+/**
+ * A test name that says why the test is ignored, when it is.
+ *
+ * @param name The test's name.
+ * @param ignored Why it is ignored, or null.
+ * @returns The name to give `Deno.test`.
+ */
+export function named(name: string, ignored: string | null): string {
+  return ignored === null ? name : `${name} (ignored: ${ignored})`;
+}

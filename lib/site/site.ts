@@ -101,10 +101,11 @@ export function ruledSite(parts: SiteParts): RuledSite {
     matches: (pathname: string) => corsPaths[i].match(pathname) !== null,
   })));
   const handler: Handler = async (request, info) => {
-    const pathname = rulePath(new URL(request.url).pathname);
+    const url = new URL(request.url);
+    const pathname = rulePath(url.pathname);
     const preflight = cors.preflight(request, pathname);
     if (preflight !== null) return headResponse(request, decorate(preflight, pathname, request));
-    const answered = await answer(parts, table, request, info, pathname);
+    const answered = await answer(parts, table, request, info, pathname, url.search);
     const response = await errorPage(parts, request, answered);
     return headResponse(request, decorate(response, pathname, request));
   };
@@ -133,8 +134,8 @@ async function answer(
   request: Request,
   info: ServeInfo,
   pathname: string,
+  search: string,
 ): Promise<Response> {
-  const search = new URL(request.url).search;
   const forced = await routed(parts, table, request, pathname, search, true);
   let step: Step = forced ?? { request, result: await parts.files.find(request, info) };
   if (step.result instanceof Response) return step.result;

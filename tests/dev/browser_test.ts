@@ -25,7 +25,7 @@
 // deno-lint-ignore no-import-prefix
 import type { Browser, Page, Request as BrowserRequest } from "npm:playwright-core@1.65.2";
 import { assert, assertEquals, assertStringIncludes, fromFileUrl, join } from "../_deps.ts";
-import { CHROMIUM, CHROMIUM_ARGS } from "../_chromium.ts";
+import { CHROMIUM, CHROMIUM_ARGS, named, NO_CHROMIUM } from "../_chromium.ts";
 import { LISTENING_URL, spawnDeno, type Spawned, type Stopped } from "../main/_process.ts";
 import { MAIN, serveTaskArgs } from "../main/_main.ts";
 import { LIVE_EVENTS_PATH, LIVE_SCRIPT_PATH } from "../../lib/dev/paths.ts";
@@ -440,14 +440,6 @@ async function drive(url: string, root: string): Promise<DriverReport> {
 }
 
 // --- The test -----------------------------------------------------------
-
-const chromiumInstalled = await Deno.stat(CHROMIUM).then((info) => info.isFile, () => false);
-const NO_CHROMIUM = chromiumInstalled ? null : `${CHROMIUM} is not installed`;
-
-/** A test name that says why the test is ignored, when it is. */
-function named(name: string, ignored: string | null): string {
-  return ignored === null ? name : `${name} (ignored: ${ignored})`;
-}
 
 /** A running `main.ts --dev` and its port. */
 interface DevMain {

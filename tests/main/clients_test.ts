@@ -22,7 +22,7 @@ import {
   fromFileUrl,
   join,
 } from "../_deps.ts";
-import { CHROMIUM, CHROMIUM_ARGS } from "../_chromium.ts";
+import { CHROMIUM, CHROMIUM_ARGS, named, NO_CHROMIUM } from "../_chromium.ts";
 import { REPO, spawnDeno, type Stopped } from "./_process.ts";
 import { type RunningMain, withMain } from "./_main.ts";
 
@@ -89,15 +89,9 @@ const curlHasZstd = curlVersion !== null &&
 /** wget 1.x learnt `--compression` in 1.19.2; wget2 has it too. Without it wget cannot decode. */
 const wgetHelp = await probe("wget", ["--help"]);
 const wgetDecodes = wgetHelp !== null && wgetHelp.includes("--compression");
-const chromiumInstalled = await Deno.stat(CHROMIUM).then((info) => info.isFile, () => false);
 
-/** A test name that says why the test is ignored, when it is. */
-function named(name: string, ignored: string | null): string {
-  return ignored === null ? name : `${name} (ignored: ${ignored})`;
-}
 const NO_CURL = curlVersion === null ? "curl is not installed" : null;
 const NO_WGET = wgetDecodes ? null : "wget is not installed or has no --compression";
-const NO_CHROMIUM = chromiumInstalled ? null : `${CHROMIUM} is not installed`;
 
 /** A response as curl wrote it with `-D -`: the head, then the body as curl decoded it. */
 interface CurlResponse {

@@ -21,7 +21,7 @@
 // deno-lint-ignore no-import-prefix
 import type { Browser } from "npm:playwright-core@1.65.2";
 import { assert, assertEquals, assertMatch, fromFileUrl, join } from "../_deps.ts";
-import { CHROMIUM, CHROMIUM_ARGS } from "../_chromium.ts";
+import { CHROMIUM, CHROMIUM_ARGS, named } from "../_chromium.ts";
 import { makeCertificates, type TestCertificates, writeCertificates } from "../_certs.ts";
 import { withTempDir } from "../static/_static.ts";
 import { loadX509 } from "../../lib/deps.ts";
@@ -135,11 +135,6 @@ const IGNORED = {
     ? null
     : `${CHROMIUM} is not installed`,
 } as const;
-
-/** A test name that says why the test is ignored, when it is. */
-function named(name: string, ignored: string | null): string {
-  return ignored === null ? name : `${name} (ignored: ${ignored})`;
-}
 
 /** main.ts serving HTTPS from a temporary root, and the files the clients are given. */
 interface HttpsSite {

@@ -8,11 +8,11 @@ import { assert, assertEquals, assertStringIncludes, join } from "../_deps.ts";
 import { deadline, RawClient, READ_TIMEOUT_MS } from "../_helpers.ts";
 import { makeCertificates, type TestCertificates, writeCertificates } from "../_certs.ts";
 import { withTempDir } from "../static/_static.ts";
-import { assertUsageError, MAIN, runMain, serveTaskArgs } from "./_main.ts";
+import { checkedLength, DOWNLOAD_BYTES, writeDownload } from "./_download.ts";
+import { assertUsageError, MAIN, runMain, serveTaskArgs, startMain } from "./_main.ts";
 import { spawnDeno, type Spawned } from "./_process.ts";
 
 const HTTPS_URL = /https:\/\/127\.0\.0\.1:(\d+)\//;
-const DOWNLOAD_BYTES = 100 * 1024 * 1024;
 
 /** Starts main.ts with `args` on 127.0.0.1 and a free port; resolves with its HTTPS port. */
 async function withHttpsMain(
@@ -110,18 +110,9 @@ Deno.test("main.ts answers a TLS hello on a plain port with 400 and closes plain
       }
     });
   });
-  const program = spawnDeno([
-    ...serveTaskArgs(),
-    MAIN,
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
-    "--quiet",
-  ]);
+  const main = await startMain(["--quiet"]);
   try {
-    const [, port] = await program.waitFor(/http:\/\/127\.0\.0\.1:(\d+)\//);
-    const client = await RawClient.connect(Number(port));
+    const client = await RawClient.connect(main.port);
     try {
       await client.send(
         new Uint8Array([0x16, 0x03, 0x01, 0x00, 0xa5, 0x01, 0x00, 0x00, 0xa1, 0x03, 0x03]),
@@ -133,38 +124,9 @@ Deno.test("main.ts answers a TLS hello on a plain port with 400 and closes plain
       client.close();
     }
   } finally {
-    await program.stop();
+    await main.stop();
   }
 });
-
-/** The byte at `offset` of the download. */
-function patternByte(offset: number): number {
-  return (offset * 7 + (offset >>> 12)) & 0xff;
-}
-
-/** Writes the download file. */
-async function writeDownload(path: string): Promise<void> {
-  using file = await Deno.open(path, { write: true, create: true, truncate: true });
-  const piece = new Uint8Array(1024 * 1024);
-  for (let start = 0; start < DOWNLOAD_BYTES; start += piece.length) {
-    for (let i = 0; i < piece.length; i++) piece[i] = patternByte(start + i);
-    let written = 0;
-    while (written < piece.length) written += await file.write(piece.subarray(written));
-  }
-}
-
-/** Reads a body to its end checking every byte; returns the count. */
-async function checkedLength(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<number> {
-  let offset = 0;
-  while (true) {
-    const { value, done } = await deadline(reader.read(), READ_TIMEOUT_MS, "download stalled");
-    if (done) return offset;
-    for (let i = 0; i < value.length; i++) {
-      if (value[i] !== patternByte(offset + i)) throw new Error(`byte ${offset + i} differs`);
-    }
-    offset += value.length;
-  }
-}
 
 Deno.test("main.ts picks up a renewed certificate from disk while a 100 MiB download goes on", async () => {
   const [first, second]: TestCertificates[] = [

@@ -8,10 +8,8 @@
 import { assert, assertEquals, join } from "../_deps.ts";
 import { deadline, READ_TIMEOUT_MS } from "../_helpers.ts";
 import { withTempDir } from "../static/_static.ts";
+import { checkedLength, DOWNLOAD_BYTES, writeDownload } from "./_download.ts";
 import { assertUsageError, runMain, withMain } from "./_main.ts";
-
-/** The size of the download that runs through a reload. */
-const DOWNLOAD_BYTES = 100 * 1024 * 1024;
 
 /** A configuration that sets `x-version` on every response. */
 function versionConfig(version: string): string {
@@ -20,40 +18,6 @@ function versionConfig(version: string): string {
     // A comment-free file is valid JSON with comments too.
     rules: [{ path: "/*", headers: { set: { "x-version": version } } }],
   });
-}
-
-/** The byte at `offset` of the download: a pattern that a shifted or lost chunk breaks. */
-function patternByte(offset: number): number {
-  return (offset * 31 + (offset >>> 16)) & 0xff;
-}
-
-/** Writes the download file in 1 MiB pieces. */
-async function writeDownload(path: string): Promise<void> {
-  using file = await Deno.open(path, { write: true, create: true, truncate: true });
-  const piece = new Uint8Array(1024 * 1024);
-  for (let start = 0; start < DOWNLOAD_BYTES; start += piece.length) {
-    for (let i = 0; i < piece.length; i++) piece[i] = patternByte(start + i);
-    let written = 0;
-    while (written < piece.length) written += await file.write(piece.subarray(written));
-  }
-}
-
-/** Reads a body to its end, checking every byte against the pattern; returns the count. */
-async function checkedLength(body: ReadableStream<Uint8Array>, first: Uint8Array): Promise<number> {
-  let offset = 0;
-  const check = (chunk: Uint8Array) => {
-    for (let i = 0; i < chunk.length; i++) {
-      if (chunk[i] !== patternByte(offset + i)) throw new Error(`byte ${offset + i} differs`);
-    }
-    offset += chunk.length;
-  };
-  check(first);
-  const reader = body.getReader();
-  while (true) {
-    const { value, done } = await deadline(reader.read(), READ_TIMEOUT_MS, "download stalled");
-    if (done) return offset;
-    check(value);
-  }
 }
 
 /** The `x-version` a fresh request sees. */
@@ -75,14 +39,13 @@ Deno.test("main.ts on SIGHUP serves new requests with the new rules and finishes
       const reader = download.body!.getReader();
       const first = await deadline(reader.read(), READ_TIMEOUT_MS, "no first chunk");
       assert(!first.done);
-      reader.releaseLock();
 
       await Deno.writeTextFile(config, versionConfig("2"));
       main.child.kill("SIGHUP");
       await main.waitFor(/reloaded the configuration and the rule files/);
       assertEquals(await versionSeen(main.url), "2");
 
-      assertEquals(await checkedLength(download.body!, first.value), DOWNLOAD_BYTES);
+      assertEquals(await checkedLength(reader, first.value), DOWNLOAD_BYTES);
     });
   });
 });

@@ -28,7 +28,7 @@
 // deno-lint-ignore no-import-prefix
 import type { Page } from "npm:playwright-core@1.65.2";
 import { assert, assertEquals, assertStringIncludes, fromFileUrl, join } from "../_deps.ts";
-import { CHROMIUM, CHROMIUM_ARGS } from "../_chromium.ts";
+import { CHROMIUM, CHROMIUM_ARGS, named, NO_CHROMIUM } from "../_chromium.ts";
 import { recordingLogger } from "../_helpers.ts";
 import { spawnDeno, type Spawned, type Stopped } from "../main/_process.ts";
 import { type Handler, serve, type SiteServer } from "../../lib/mod.ts";
@@ -292,14 +292,6 @@ function probesFor(p: Porticos): Probe[] {
 }
 
 // --- The test -----------------------------------------------------------
-
-const chromiumInstalled = await Deno.stat(CHROMIUM).then((info) => info.isFile, () => false);
-const NO_CHROMIUM = chromiumInstalled ? null : `${CHROMIUM} is not installed`;
-
-/** A test name that says why the test is ignored, when it is. */
-function named(name: string, ignored: string | null): string {
-  return ignored === null ? name : `${name} (ignored: ${ignored})`;
-}
 
 /** Asserts that the page could read the answer, and returns its body. */
 function readBody(report: ProbeReport, label: string): string {

@@ -19,7 +19,7 @@
 // deno-lint-ignore no-import-prefix
 import type { Page } from "npm:playwright-core@1.65.2";
 import { assert, assertEquals, fromFileUrl, join } from "../_deps.ts";
-import { CHROMIUM, CHROMIUM_ARGS } from "../_chromium.ts";
+import { CHROMIUM, CHROMIUM_ARGS, named, NO_CHROMIUM } from "../_chromium.ts";
 import { spawnDeno, type Spawned, type Stopped } from "../main/_process.ts";
 import { listingResponse } from "../../lib/site/listing.ts";
 
@@ -145,14 +145,6 @@ async function drive(url: string, screenshot: string): Promise<DriverReport> {
 }
 
 // --- The test -----------------------------------------------------------
-
-const chromiumInstalled = await Deno.stat(CHROMIUM).then((info) => info.isFile, () => false);
-const NO_CHROMIUM = chromiumInstalled ? null : `${CHROMIUM} is not installed`;
-
-/** A test name that says why the test is ignored, when it is. */
-function named(name: string, ignored: string | null): string {
-  return ignored === null ? name : `${name} (ignored: ${ignored})`;
-}
 
 /** Serves the listing of `dir` at {@linkcode LISTED_PATH}, and 404 for anything else. */
 function serveListing(dir: string): Deno.HttpServer<Deno.NetAddr> {

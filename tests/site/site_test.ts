@@ -44,15 +44,25 @@ const NAVIGATE = {
   accept: "text/html",
 };
 
-/** Runs `fn` against `serve()` for the site above, with these options, then stops it. */
+/** What {@linkcode withSite} serves besides the site options. */
+interface SiteRun {
+  /** The application behind the files. */
+  readonly handler?: Handler;
+  /** Where faults go (silent by default). */
+  readonly logger?: Logger;
+  /** Development mode. */
+  readonly dev?: boolean;
+  /** The root's files (the site above by default). */
+  readonly files?: Record<string, string>;
+}
+
+/** Runs `fn` against `serve()` for a temporary root, with these options, then stops it. */
 async function withSite(
   site: SiteOptions,
   fn: (base: string, server: SiteServer, root: string) => Promise<void>,
-  handler?: Handler,
-  logger: Logger = silentLogger,
-  dev = false,
+  { handler, logger = silentLogger, dev = false, files = SITE }: SiteRun = {},
 ): Promise<void> {
-  await withTempDir(SITE, async (root) => {
+  await withTempDir(files, async (root) => {
     const server = serve({
       root,
       site,
@@ -118,9 +128,7 @@ Deno.test("serve() with spa in development mode answers navigations with the she
       assertStringIncludes(shell.text, "/.portico/live.js");
       assertEquals((await get(base + "/missing.js")).status, 404);
     },
-    undefined,
-    silentLogger,
-    true,
+    { dev: true },
   );
 });
 
@@ -133,7 +141,7 @@ Deno.test("serve() with spa leaves a POST to an unknown path to the app, or answ
   await withSite({ spa: true }, async (base) => {
     const response = await get(base + "/form", { method: "POST", body: "x", headers: NAVIGATE });
     assertEquals([response.status, response.text], [201, "app POST"]);
-  }, app);
+  }, { handler: app });
 });
 
 Deno.test("serve() follows _redirects: redirects keep the query, rewrites stay hidden, files shadow unforced rules", async () => {
@@ -182,7 +190,7 @@ Deno.test("serve() leaves an application's own error responses alone", async () 
   await withSite({}, async (base) => {
     const response = await get(base + "/api", { method: "POST", body: "" });
     assertEquals([response.status, response.text], [405, "the app's words"]);
-  }, app);
+  }, { handler: app });
 });
 
 Deno.test("serve() with list lists a directory without an index, and only then", async () => {
@@ -233,8 +241,7 @@ Deno.test("serve().reload() picks up a changed _redirects and keeps the old rule
       assertEquals(await server.reload(), false);
       assertEquals((await get(base + "/old")).headers.get("location"), "/exists.html");
     },
-    undefined,
-    logger,
+    { logger },
   );
   assertEquals(logger.errors.length, 1, logger.errors.join("\n"));
   assertStringIncludes(
@@ -248,26 +255,10 @@ Deno.test("serve() answers an application that throws with the site's 500 page, 
     throw new Error("broken");
   };
   const logger = recordingLogger();
-  await withTempDir({ "500.html": "<p>our own 500 page</p>\n" }, async (root) => {
-    const server = serve({
-      root,
-      handler: app,
-      port: 0,
-      hostname: "127.0.0.1",
-      logger,
-      onListen: () => {},
-      site: { spa: true },
-    });
-    try {
-      const response = await get(`http://127.0.0.1:${server.addr.port}/api`, {
-        method: "POST",
-        body: "",
-      });
-      assertEquals([response.status, response.text], [500, "<p>our own 500 page</p>\n"]);
-    } finally {
-      await server.shutdown();
-    }
-  });
+  await withSite({ spa: true }, async (base) => {
+    const response = await get(base + "/api", { method: "POST", body: "" });
+    assertEquals([response.status, response.text], [500, "<p>our own 500 page</p>\n"]);
+  }, { handler: app, logger, files: { "500.html": "<p>our own 500 page</p>\n" } });
   assertEquals(logger.errors, ["handler failed for POST /api"]);
 });
 
@@ -285,60 +276,30 @@ Deno.test("serve() applies rules to a path written with doubled slashes as to th
 
 Deno.test("serve() holds a 404 rewrite's target to what a request may reach", async () => {
   const rules = [{ path: "/r/*", rewrite: "/:splat", status: 404 }];
-  await withTempDir(
-    { ...SITE, ".env": "SECRET=1\n", "404.html": "<p>not here</p>\n" },
-    async (root) => {
-      const server = serve({
-        root,
-        site: { rules },
-        port: 0,
-        hostname: "127.0.0.1",
-        logger: silentLogger,
-        onListen: () => {},
-      });
-      try {
-        const base = `http://127.0.0.1:${server.addr.port}`;
-        for (const path of ["/r/.env", "/r/_headers", "/r/_redirects", "/r/%2Eenv"]) {
-          const response = await get(base + path);
-          assertEquals(response.status, 404, path);
-          assert(!response.text.includes("SECRET") && !response.text.includes("X-Frame"), path);
-        }
-        const page = await get(base + "/r/about.html");
-        assertEquals([page.status, page.text], [404, "<p>about</p>\n"]);
-        const missing = await get(base + "/r/nothing.html");
-        assertEquals([missing.status, missing.text], [404, "<p>not here</p>\n"]);
-      } finally {
-        await server.shutdown();
-      }
-    },
-  );
+  const files = { ...SITE, ".env": "SECRET=1\n", "404.html": "<p>not here</p>\n" };
+  await withSite({ rules }, async (base) => {
+    for (const path of ["/r/.env", "/r/_headers", "/r/_redirects", "/r/%2Eenv"]) {
+      const response = await get(base + path);
+      assertEquals(response.status, 404, path);
+      assert(!response.text.includes("SECRET") && !response.text.includes("X-Frame"), path);
+    }
+    const page = await get(base + "/r/about.html");
+    assertEquals([page.status, page.text], [404, "<p>about</p>\n"]);
+    const missing = await get(base + "/r/nothing.html");
+    assertEquals([missing.status, missing.text], [404, "<p>not here</p>\n"]);
+  }, { files });
 });
 
 Deno.test("serve() with list does not list the rule files however the root is reached", async () => {
-  await withTempDir({
-    "docs/a.txt": "a",
-    "_headers": "/x\n  X-A: 1\n",
-    "_redirects": "/a /b 301\n",
-  }, async (root) => {
-    const server = serve({
-      root,
-      site: { list: true },
-      port: 0,
-      hostname: "127.0.0.1",
-      logger: silentLogger,
-      onListen: () => {},
-    });
-    try {
-      for (const path of ["/", "//", "/docs/../"]) {
-        const listing = await get(`http://127.0.0.1:${server.addr.port}${path}`);
-        assertEquals(listing.status, 200, path);
-        assertStringIncludes(listing.text, "docs/", path);
-        assert(!listing.text.includes("_headers") && !listing.text.includes("_redirects"), path);
-      }
-    } finally {
-      await server.shutdown();
+  const files = { "docs/a.txt": "a", "_headers": "/x\n  X-A: 1\n", "_redirects": "/a /b 301\n" };
+  await withSite({ list: true }, async (base) => {
+    for (const path of ["/", "//", "/docs/../"]) {
+      const listing = await get(base + path);
+      assertEquals(listing.status, 200, path);
+      assertStringIncludes(listing.text, "docs/", path);
+      assert(!listing.text.includes("_headers") && !listing.text.includes("_redirects"), path);
     }
-  });
+  }, { files });
 });
 
 Deno.test("serve() applies routes, header rules and CORS around an application without a root", async () => {
@@ -398,9 +359,7 @@ Deno.test("serve() in development mode answers a built-in error with the site's 
       assertEquals(response.status, 405);
       assertStringIncludes(response.text, "our own 405 page");
     },
-    undefined,
-    silentLogger,
-    true,
+    { dev: true },
   );
 });
 
@@ -415,27 +374,16 @@ Deno.test("serve().reload() closes the files the replaced rules kept open", asyn
   } catch {
     return; // Counting descriptors needs /proc.
   }
-  await withTempDir({ ...SITE, "big.bin": "x".repeat(3 * 1024 * 1024) }, async (root) => {
-    const server = serve({
-      root,
-      site: { spa: true },
-      port: 0,
-      hostname: "127.0.0.1",
-      logger: silentLogger,
-      onListen: () => {},
-    });
-    try {
-      const url = `http://127.0.0.1:${server.addr.port}/big.bin`;
+  const files = { ...SITE, "big.bin": "x".repeat(3 * 1024 * 1024) };
+  await withSite({ spa: true }, async (base, server) => {
+    const url = `${base}/big.bin`;
+    await (await fetch(url)).arrayBuffer();
+    const before = await fds();
+    for (let i = 0; i < 20; i++) {
       await (await fetch(url)).arrayBuffer();
-      const before = await fds();
-      for (let i = 0; i < 20; i++) {
-        await (await fetch(url)).arrayBuffer();
-        assertEquals(await server.reload(), true);
-      }
-      const after = await fds();
-      assert(after - before < 5, `descriptors grew from ${before} to ${after} over 20 reloads`);
-    } finally {
-      await server.shutdown();
+      assertEquals(await server.reload(), true);
     }
-  });
+    const after = await fds();
+    assert(after - before < 5, `descriptors grew from ${before} to ${after} over 20 reloads`);
+  }, { files });
 });
